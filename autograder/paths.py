@@ -1,0 +1,17 @@
+"""Where the course's pieces live in the repository."""
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"   # nbgrader's source directory (instructor versions, stored executed)
+NOTEBOOKS = ROOT / "notebooks"   # nbgrader's release directory (student versions, generated)
+NBGRADER_CONFIG = ROOT / "nbgrader_config.py"
+
+
+def assignments(root: Path = SOLUTIONS) -> list[str]:
+    """Names of the assignments (one folder each) under `root`, sorted."""
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def notebooks_of(root: Path, assignment: str) -> list[Path]:
+    """The notebooks of one assignment, sorted by name."""
+    return sorted((root / assignment).glob("*.ipynb"))

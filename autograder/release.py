@@ -1,0 +1,34 @@
+"""Generating the student notebooks (nbgrader's release) from the solutions (its source)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from . import hygiene, paths
+from .nbgrader_runner import run_nbgrader
+
+
+def generate_student_versions(course_root: Path, assignments: list[str] | None = None) -> list[Path]:
+    """Run `nbgrader generate_assignment` in `course_root` (with its nbgrader_config.py) and clean the result.
+
+    `course_root` holds nbgrader_config.py and solutions/; the student versions are
+    written to course_root/notebooks/. No gradebook is touched (--no-db).
+    Returns the notebooks written.
+    """
+    written = []
+    for assignment in assignments or paths.assignments(course_root / "solutions"):
+        run_nbgrader("generate_assignment", assignment, "--force", "--no-db", cwd=course_root)
+        for notebook in paths.notebooks_of(course_root / "notebooks", assignment):
+            hygiene.clean_file(notebook, keep_outputs=False)
+            written.append(notebook)
+    return written
+
+
+def generate_into(dest: Path, assignments: list[str] | None = None) -> Path:
+    """Generate the student versions of this repository's solutions into a scratch course at `dest`."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(paths.NBGRADER_CONFIG, dest / "nbgrader_config.py")
+    shutil.copytree(paths.SOLUTIONS, dest / "solutions", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    generate_student_versions(dest, assignments)
+    return dest / "notebooks"

@@ -1,0 +1,49 @@
+"""nbgrader wiring: notebooks/ is exactly what `nbgrader generate_assignment` makes from solutions/."""
+import nbformat
+import pytest
+
+from autograder import hygiene, paths, release
+
+# Cell ids are the only metadata allowed to differ: nbformat may mint new ones.
+VOLATILE = ("id",)
+
+
+def _comparable(path):
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        for key in VOLATILE:
+            cell.pop(key, None)
+    return hygiene.dumps(nb)
+
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory):
+    return release.generate_into(tmp_path_factory.mktemp("course"))
+
+
+def test_every_assignment_has_a_student_version():
+    """Each solutions/<assignment> has a notebooks/<assignment> with the same notebook names, and vice versa."""
+    solutions = {p.relative_to(paths.SOLUTIONS) for p in paths.SOLUTIONS.glob("*/*.ipynb")}
+    students = {p.relative_to(paths.NOTEBOOKS) for p in paths.NOTEBOOKS.glob("*/*.ipynb")}
+    assert solutions == students
+
+
+@pytest.mark.parametrize("assignment", paths.assignments())
+def test_committed_student_versions_equal_nbgrader_output(regenerated, assignment):
+    """Regenerating with nbgrader into a scratch course reproduces the committed student notebooks."""
+    for fresh in paths.notebooks_of(regenerated, assignment):
+        committed = paths.NOTEBOOKS / assignment / fresh.name
+        assert committed.exists(), f"{committed} is missing: run `python3 course.py release`"
+        assert _comparable(fresh) == _comparable(committed), (
+            f"{committed.relative_to(paths.ROOT)} differs from what nbgrader generates from solutions/: "
+            "run `python3 course.py release` and commit the result")
+
+
+def test_student_versions_hide_solutions_and_hidden_tests(regenerated):
+    """nbgrader replaced every solution with a stub and removed every hidden test."""
+    for path in regenerated.glob("*/*.ipynb"):
+        text = path.read_text()
+        assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
+        nb = nbformat.read(str(path), as_version=4)
+        stubs = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"]
+        assert stubs and all("raise NotImplementedError()" in c.source for c in stubs)
