@@ -1,0 +1,181 @@
+"""Explain, in a student's words, why a variable did not do what a test expected.
+
+The explanation uses all the evidence in a report: the variable's verdict, its Keras and
+TensorFlow ``trainable`` flags, whether a global was rebound to a tensor, whether the
+variable is a raw ``tf.Variable`` Keras does not track, whether anything changed at all,
+whether the optimizer's ``iterations`` advanced, whether only non-trainable variables
+changed, and (optionally) the gradients the caller passes in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .discovery import underlying
+from .patterns import select
+from .verdicts import CREATED, DELETED, FROZEN, REPLACED, UPDATED
+
+# Cause identifiers (stable: they appear in the JSON output).
+REPLACED_BY_TENSOR = "replaced_by_tensor"
+DELETED_VARIABLE = "deleted"
+CREATED_DURING_STEP = "created_during_step"
+UNTRACKED_BY_KERAS = "untracked_by_keras"
+INTEGER_DTYPE = "integer_dtype"
+GRADIENT_NONE = "gradient_none"
+LOSS_OUTSIDE_TAPE = "loss_outside_tape"
+NOT_TRAINABLE = "not_trainable"
+LAYER_FROZEN = "layer_frozen"
+ONLY_NON_TRAINABLE_CHANGED = "only_non_trainable_changed"
+NOT_IN_UPDATE = "not_in_update"
+BATCHNORM_TRAINING_MODE = "batchnorm_training_mode"
+FROZEN_AFTER_COMPILE = "frozen_after_compile"
+NON_TRAINABLE_GIVEN_TO_OPTIMIZER = "non_trainable_given_to_optimizer"
+TRAINABLE_CHANGED = "trainable_changed"
+OPTIMIZER_STEPPED = "optimizer_stepped"
+UNEXPECTED_VERDICT = "unexpected_verdict"
+
+
+@dataclass
+class Cause:
+    """A diagnosed cause: a stable identifier and a short explanation."""
+
+    id: str
+    text: str
+
+
+def normalize_gradients(gradients, changes) -> dict:
+    """Map displayed variable names to gradients.
+
+    ``gradients`` may be a dict keyed by name/pattern, by ``variable.ref()`` (tf.Variables
+    are unhashable) or by keras.Variable, or an iterable of ``(gradient, variable)`` pairs
+    such as ``zip(grads, variables)``.
+    """
+    if gradients is None:
+        return {}
+    by_key = {c.key: c.name for c in changes if c.key is not None}
+    items = gradients.items() if isinstance(gradients, dict) else [(v, g) for g, v in gradients]
+    result = {}
+    for target, grad in items:
+        if isinstance(target, str):
+            for change in select(target, changes):
+                result[change.name] = grad
+            continue
+        try:
+            if hasattr(target, "deref"):  # a tf.Variable's .ref()
+                target = target.deref()
+            name = by_key.get(id(underlying(target)))
+        except Exception:
+            name = None
+        if name is not None:
+            result[name] = grad
+    return result
+
+
+def _iterations_text(report) -> str:
+    before, after = report.iterations_before, report.iterations_after
+    names = sorted(set(before) & set(after))
+    if not names:
+        return ""
+    return " (" + ", ".join(f"`{n}` stayed at {after[n]}" for n in names) + ")"
+
+
+def diagnose(change, expected: str, report, gradients: dict) -> Cause:
+    """Most likely reason why ``change`` is not ``expected`` (``"updated"`` or ``"frozen"``)."""
+    name = change.name
+    if change.verdict == REPLACED:
+        if "Tensor" in (change.replaced_by or ""):
+            return Cause(REPLACED_BY_TENSOR,
+                         f"{change.replaced_by}, not the variable: `w = w - lr * g` builds a new tensor and "
+                         f"leaves the variable behind. Update it in place: `w.assign_sub(lr * g)`.")
+        return Cause(REPLACED_BY_TENSOR, f"{change.replaced_by}: the name was rebound instead of the "
+                                         f"variable being updated in place (use `.assign(...)`).")
+    if change.verdict == DELETED:
+        return Cause(DELETED_VARIABLE, "it no longer exists: it was deleted, or is no longer reachable "
+                                       "from what was tracked.")
+    if change.verdict == CREATED:
+        return Cause(CREATED_DURING_STEP, "it did not exist when the snapshot was taken: it was created "
+                                          "during the step. Create variables once, before training.")
+    if expected == UPDATED and change.verdict == FROZEN:
+        return _why_frozen(change, report, gradients)
+    if expected == FROZEN and change.verdict == UPDATED:
+        return _why_updated(change, report)
+    return Cause(UNEXPECTED_VERDICT, f"expected {expected}, found {change.verdict}.")
+
+
+def _why_frozen(change, report, gradients) -> Cause:
+    if not change.keras_tracked:
+        return Cause(UNTRACKED_BY_KERAS,
+                     "it is a plain tf.Variable stored on a Keras 3 layer. Keras does not track it (it is not "
+                     "in `trainable_weights`; the summary says 'Trainable params: 0'), so fit() and the "
+                     "optimizer never see it. Create it with `self.add_weight(...)` in the layer.")
+    if change.dtype.startswith(("int", "uint", "bool", "string")):
+        return Cause(INTEGER_DTYPE,
+                     f"it has dtype {change.dtype}: gradients do not flow through integers (or strings), "
+                     f"so its gradient is None. Use a float dtype, e.g. `tf.Variable(..., dtype=tf.float32)`.")
+    given = list(gradients.values())
+    if not report.any_weight_changed and report.optimizer_stepped is not True \
+            and (not given or all(g is None for g in given)):
+        return _why_nothing_changed(report, bool(given))
+    if change.name in gradients and gradients[change.name] is None:
+        return Cause(GRADIENT_NONE,
+                     "its gradient is None: there is no differentiable path from it to the loss inside the "
+                     "tape (it was used outside the tape, through NumPy or Python values, through a stateful "
+                     "object such as an iterator, or not used by the loss at all).")
+    if not change.trainable:
+        if change.tf_trainable:
+            return Cause(LAYER_FROZEN,
+                         "its layer has trainable=False, so it is left out of `trainable_weights` and never "
+                         "updated. Set `layer.trainable = True` and call `model.compile()` again.")
+        return Cause(NOT_TRAINABLE,
+                     "it has trainable=False: it is left out of `trainable_weights`/`trainable_variables` "
+                     "and the tape does not watch it by default, so its gradient is None. Make it trainable, "
+                     "or `tape.watch()` it and pass it to the optimizer.")
+    if report.only_non_trainable_changed:
+        return Cause(ONLY_NON_TRAINABLE_CHANGED,
+                     "only non-trainable variables (such as BatchNormalization moving statistics) changed: the "
+                     "model ran in training mode but no gradient update was applied. Check that the loss is "
+                     "computed inside the tape and that `apply_gradients` is called.")
+    return Cause(NOT_IN_UPDATE,
+                 "other variables changed but not this one: it was not in the list given to "
+                 "`tape.gradient`/`apply_gradients`, or the tape did not watch it (its gradient is None).")
+
+
+def _why_nothing_changed(report, all_given_none: bool) -> Cause:
+    prefix = "every gradient is None and " if all_given_none else ""
+    if report.optimizer_stepped is False:
+        return Cause(LOSS_OUTSIDE_TAPE,
+                     f"{prefix}nothing changed and the optimizer never stepped{_iterations_text(report)}: the "
+                     f"loss was most likely computed outside the `with tf.GradientTape()` block, so the tape "
+                     f"recorded nothing ('No gradients provided for any variable').")
+    return Cause(LOSS_OUTSIDE_TAPE,
+                 f"{prefix}nothing changed at all: the training step did not run or raised an error, or the "
+                 f"loss was computed outside the `with tf.GradientTape()` block so every gradient is None.")
+
+
+def _why_updated(change, report) -> Cause:
+    if change.is_optimizer_state:
+        return Cause(OPTIMIZER_STEPPED, "it is optimizer state: it changes whenever the optimizer steps.")
+    if not change.trainable and (change.layer_class or "").startswith("BatchNormalization") \
+            and "moving_" in change.name:
+        return Cause(BATCHNORM_TRAINING_MODE,
+                     "BatchNormalization updates its moving mean/variance whenever it runs in training mode "
+                     "(`fit()`, or `layer(x, training=True)`). Call it with `training=False`, or freeze the "
+                     "layer (`trainable=False` makes it run in inference mode) and recompile.")
+    if not change.trainable and change.tf_trainable:
+        if report.optimizer_stepped:
+            return Cause(FROZEN_AFTER_COMPILE,
+                         "its layer has trainable=False, yet the optimizer updated it: the layer was frozen "
+                         "after `compile()`, which Keras silently ignores. Call `model.compile()` again after "
+                         "freezing (in your own loop, pass `model.trainable_weights`, not `model.weights`).")
+        return Cause(NON_TRAINABLE_GIVEN_TO_OPTIMIZER,
+                     "its layer has trainable=False, yet it changed: it was passed to the optimizer via "
+                     "`model.weights` instead of `model.trainable_weights`, or assigned directly.")
+    if not change.trainable:
+        return Cause(NON_TRAINABLE_GIVEN_TO_OPTIMIZER,
+                     "it has trainable=False, yet it changed: it was handed to the optimizer explicitly "
+                     "(`model.weights` instead of `model.trainable_weights`, or `tape.watch()` plus "
+                     "`apply_gradients`), or assigned directly.")
+    return Cause(TRAINABLE_CHANGED,
+                 "it is trainable and was in the variables given to the optimizer (or assigned directly). "
+                 "Freeze it with `trainable=False` before `compile()`, or leave it out of the list you pass "
+                 "to `apply_gradients`.")

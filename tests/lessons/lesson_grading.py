@@ -1,0 +1,83 @@
+"""Grading a lesson as nbgrader would, for the lesson tests: empty, correct and realistic wrong submissions.
+
+Each lesson's test module declares its wrong answers; `grade_lesson` builds a scratch nbgrader
+course from this repository, submits the untouched student notebook ("empty"), the instructor's
+answers ("correct") and every wrong answer (the instructor's answers with some cells replaced),
+runs `nbgrader autograde` once for all of them and returns what a test needs to check.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from autograder import nbgrader_course as course
+from autograder.paths import SOLUTIONS
+
+
+@dataclass(frozen=True)
+class WrongAnswer:
+    """A realistic mistake: solution cells replaced (grade_id -> code), the graded cells it must fail,
+    and text the failing cells' error must contain (the tracker's teaching message)."""
+    student: str
+    answers: dict[str, str]
+    fails: frozenset[str]
+    feedback: tuple[str, ...] = ()
+
+
+@dataclass
+class GradedLesson:
+    assignment: str
+    max_points: dict[str, float]                    # graded cell -> points
+    scores: dict[str, dict[str, float]]             # student -> graded cell -> points awarded
+    errors: dict[str, dict[str, str]] = field(default_factory=dict)  # student -> graded cell -> error text
+
+    def total(self, student: str) -> float:
+        return sum(self.scores[student].values())
+
+
+def _max_points(nb: nbformat.NotebookNode) -> dict[str, float]:
+    return {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"])
+            for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
+
+
+def _errors(nb: nbformat.NotebookNode) -> dict[str, str]:
+    errors = {}
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        texts = [f"{o.ename}: {o.evalue}" for o in cell.get("outputs", []) if o.output_type == "error"]
+        if grade_id and texts:
+            errors[grade_id] = "\n".join(texts)
+    return errors
+
+
+def grade_lesson(root: Path, assignment: str, wrong_answers: list[WrongAnswer]) -> GradedLesson:
+    (notebook,) = [p.name for p in (SOLUTIONS / assignment).glob("*.ipynb")]
+    course.make_course(root, [assignment])
+    student = course.release_notebook(root, assignment, notebook)
+    solutions = course.solution_answers(course.source_notebook(root, assignment, notebook))
+    submissions = {"empty": student, "correct": course.answer(student, solutions)}
+    for wrong in wrong_answers:
+        submissions[wrong.student] = course.answer(student, {**solutions, **wrong.answers})
+    for name, nb in submissions.items():
+        course.submit(root, name, assignment, {notebook: nb})
+    course.autograde(root, assignment)
+    errors = {name: _errors(nbformat.read(str(root / "autograded" / name / assignment / notebook), as_version=4))
+              for name in submissions}
+    return GradedLesson(assignment, _max_points(course.source_notebook(root, assignment, notebook)),
+                        course.scores(root, assignment), errors)
+
+
+def check_lesson(graded: GradedLesson, wrong_answers: list[WrongAnswer]) -> None:
+    """The grading contract of every lesson: empty 0, correct full, each wrong answer exactly its cells lost."""
+    assert graded.max_points, "the lesson has no graded cells"
+    assert graded.scores["correct"] == graded.max_points, graded.errors["correct"]
+    assert graded.total("empty") == 0, graded.scores["empty"]
+    for wrong in wrong_answers:
+        expected = {cell: (0.0 if cell in wrong.fails else points) for cell, points in graded.max_points.items()}
+        assert graded.scores[wrong.student] == expected, (wrong.student, graded.errors[wrong.student])
+        assert 0 < graded.total(wrong.student) < sum(graded.max_points.values()) or len(graded.max_points) == len(wrong.fails)
+        failing_text = "\n".join(graded.errors[wrong.student].get(cell, "") for cell in wrong.fails)
+        for phrase in wrong.feedback:
+            assert phrase in failing_text, f"{wrong.student}: {phrase!r} not in the feedback:\n{failing_text}"
