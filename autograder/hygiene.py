@@ -25,6 +25,10 @@ VOLATILE_CELL_METADATA = {"execution", "ExecuteTime", "collapsed", "scrolled", "
 # Output metadata keys that only describe a run.
 VOLATILE_OUTPUT_METADATA = {"execution"}
 
+# Tag on every exercise cell (solution or graded test): in the student version it raises until
+# the exercise is solved, and nbval (`--nbval-lax` over notebooks/) must allow exactly that.
+EXERCISE_TAG = "raises-exception"
+
 # Lines TensorFlow's C++ side writes to stderr (absl format "I0000 00:00:..."), and its start-up banners.
 TF_LOG_LINE = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d|absl::InitializeLog|cuda drivers|oneDNN custom operations", re.M)
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
@@ -51,6 +55,8 @@ def clean(nb: nbformat.NotebookNode, *, keep_outputs: bool) -> nbformat.Notebook
     for index, cell in enumerate(nb.cells):
         for key in VOLATILE_CELL_METADATA & set(cell.metadata):
             del cell.metadata[key]
+        if cell.cell_type == "code" and _is_exercise(cell):
+            cell.metadata["tags"] = sorted(set(cell.metadata.get("tags", [])) | {EXERCISE_TAG})
         if cell.metadata.get("tags") == []:
             del cell.metadata["tags"]
         if not cell.get("id") or cell.id in seen_ids:
@@ -66,6 +72,11 @@ def clean(nb: nbformat.NotebookNode, *, keep_outputs: bool) -> nbformat.Notebook
             cell.outputs = []
             cell.execution_count = None
     return nb
+
+
+def _is_exercise(cell: nbformat.NotebookNode) -> bool:
+    nbgrader = cell.metadata.get("nbgrader", {})
+    return bool(nbgrader.get("solution") or nbgrader.get("grade"))
 
 
 def _stable_id(cell: nbformat.NotebookNode, index: int) -> str:

@@ -117,3 +117,16 @@ def test_rules_catch_tensorflow_imported_before_logs_are_silenced(tmp_path):
     path = tmp_path / "loud.ipynb"
     path.write_text(hygiene.dumps(hygiene.clean(nb, keep_outputs=True)))
     assert "TensorFlow is imported before its C++ logs are silenced" in hygiene.problems(path, kind="solution")
+
+
+def test_cleaner_tags_exercise_cells_as_raising():
+    """Solution and graded cells get the raises-exception tag: unsolved, they raise in the student version."""
+    nb = _messy_notebook()
+    nb.cells[0].metadata["tags"] = []
+    plain = new_code_cell("y = 2")
+    graded = new_code_cell("assert x == 1")
+    graded.metadata["nbgrader"] = {"grade": True, "grade_id": "t", "locked": True, "points": 1,
+                                   "schema_version": 3, "solution": False, "task": False}
+    nb.cells += [plain, graded]
+    cleaned = hygiene.clean(nb, keep_outputs=False)
+    assert [c.metadata.get("tags") for c in cleaned.cells] == [["raises-exception"], None, ["raises-exception"]]
