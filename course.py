@@ -95,7 +95,9 @@ def cmd_lab(args: list[str]) -> int:
     env = env_vars()
     env.pop("MPLBACKEND")  # inline plots in JupyterLab
     # Run from the repository root so nbgrader's server extension finds nbgrader_config.py.
-    argv = [str(BIN / "jupyter"), "lab", f"--ServerApp.root_dir={ROOT / 'notebooks'}", *args]
+    argv = [str(BIN / "jupyter"), "lab", *args]
+    if not any(a.startswith(("--ServerApp.root_dir", "--notebook-dir")) for a in args):
+        argv.append(f"--ServerApp.root_dir={ROOT / 'notebooks'}")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         argv.append("--allow-root")  # containers and CI machines often run as root
     _say("starting JupyterLab on notebooks/ (Ctrl-C to stop)")

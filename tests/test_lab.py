@@ -1,61 +1,19 @@
 """The README's main command starts JupyterLab on notebooks/ with nbgrader's extensions loaded."""
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 
 import pytest
+from lab_server import get as _get
+from lab_server import running_lab
 
 from autograder.paths import ROOT
-
-TOKEN = "course-test-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _get(url: str, data: bytes | None = None) -> tuple[int, str]:
-    request = urllib.request.Request(url, data=data, headers={"Authorization": f"token {TOKEN}"})
-    with urllib.request.urlopen(request, timeout=120) as response:
-        return response.status, response.read().decode()
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    port = _free_port()
-    log = (tmp_path_factory.mktemp("lab") / "lab.log").open("w+")
-    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path_factory.mktemp("runtime")))
-    # Exactly the README's command, plus what a headless test needs.
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "course.py"), "lab", "--no-browser", f"--port={port}",
-         "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                _get(f"{base}/api/status")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    pytest.fail(f"JupyterLab did not start:\n{log.read()}")
-                time.sleep(0.5)
+    with running_lab(tmp_path_factory.mktemp("lab")) as base:
         yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
 
 
 def test_lab_serves_the_course_notebooks(lab):
