@@ -3,6 +3,8 @@ import json
 import re
 import urllib.parse
 
+import nbformat
+
 import pytest
 from lab_server import get as _get
 from lab_server import running_lab
@@ -43,5 +45,7 @@ def test_validate_button_endpoint_reports_the_unsolved_exercise(lab):
     result = json.loads(reply)
     assert result["success"] is True, result
     failed = result["value"]["failed"]
-    assert len(failed) == 1 and "Check that `scale`" in failed[0]["source"], failed
-    assert "NameError" in failed[0]["error"]  # the stub raised, so `scale` was never defined
+    notebook = nbformat.read(str(ROOT / "notebooks" / "lesson01_variables" / "lesson01_variables.ipynb"), 4)
+    graded = [c.source for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert [f["source"] for f in failed] == graded  # every exercise unsolved: every graded cell fails
+    assert "Check that `scale`" in failed[0]["source"] and "NameError" in failed[0]["error"]
