@@ -29,10 +29,10 @@ def graded(tmp_path_factory):
 
 def test_correct_submission_earns_full_marks(graded):
     """The instructor's own answer, typed by a student, gets every point."""
-    assert graded["correct"] == {"correct_non_trainable_scale": 2.0}
+    assert graded["correct"]["correct_non_trainable_scale"] == 2.0
 
 
 @pytest.mark.parametrize("student", ["trainable", "misnamed", "empty"])
 def test_incorrect_submissions_earn_nothing(graded, student):
     """A wrong answer fails the visible or the hidden test; an untouched stub fails too."""
-    assert graded[student] == {"correct_non_trainable_scale": 0.0}
+    assert graded[student]["correct_non_trainable_scale"] == 0.0
