@@ -83,7 +83,6 @@ def env_vars() -> dict[str, str]:
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(VENV)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    env.setdefault("MPLBACKEND", "Agg")
     return env
 
 
@@ -93,7 +92,6 @@ def run(argv: list[str]) -> int:
 
 def cmd_lab(args: list[str]) -> int:
     env = env_vars()
-    env.pop("MPLBACKEND")  # inline plots in JupyterLab
     # Run from the repository root so nbgrader's server extension finds nbgrader_config.py.
     argv = [str(BIN / "jupyter"), "lab", *args]
     if not any(a.startswith(("--ServerApp.root_dir", "--notebook-dir")) for a in args):

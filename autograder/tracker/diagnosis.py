@@ -32,6 +32,7 @@ FROZEN_AFTER_COMPILE = "frozen_after_compile"
 NON_TRAINABLE_GIVEN_TO_OPTIMIZER = "non_trainable_given_to_optimizer"
 TRAINABLE_CHANGED = "trainable_changed"
 OPTIMIZER_STEPPED = "optimizer_stepped"
+OPTIMIZER_DID_NOT_STEP = "optimizer_did_not_step"
 UNEXPECTED_VERDICT = "unexpected_verdict"
 
 
@@ -103,6 +104,11 @@ def diagnose(change, expected: str, report, gradients: dict) -> Cause:
 
 
 def _why_frozen(change, report, gradients) -> Cause:
+    if change.is_optimizer_state:
+        return Cause(OPTIMIZER_DID_NOT_STEP,
+                     "it is optimizer state: it only changes when `optimizer.apply_gradients(...)` completes a "
+                     "step, so the step never reached the optimizer (no gradients, or an error before "
+                     "`apply_gradients`).")
     if not change.keras_tracked:
         return Cause(UNTRACKED_BY_KERAS,
                      "it is a plain tf.Variable stored on a Keras 3 layer. Keras does not track it (it is not "
@@ -121,6 +127,12 @@ def _why_frozen(change, report, gradients) -> Cause:
                      "its gradient is None: there is no differentiable path from it to the loss inside the "
                      "tape (it was used outside the tape, through NumPy or Python values, through a stateful "
                      "object such as an iterator, or not used by the loss at all).")
+    if not change.trainable and not change.tf_trainable and report.any_weight_changed:
+        return Cause(NOT_TRAINABLE,
+                     "it has trainable=False: the tape does not watch it and the optimizer is not given it, so "
+                     "training does not move it. If it stores a value (a log, a statistic), write it inside the "
+                     "step with `var.assign(value)` (`var = value` only rebinds a name); if it should be "
+                     "trained, create it with trainable=True.")
     if not change.trainable:
         if change.tf_trainable:
             return Cause(LAYER_FROZEN,
@@ -134,7 +146,8 @@ def _why_frozen(change, report, gradients) -> Cause:
         return Cause(ONLY_NON_TRAINABLE_CHANGED,
                      "only non-trainable variables (such as BatchNormalization moving statistics) changed: the "
                      "model ran in training mode but no gradient update was applied. Check that the loss is "
-                     "computed inside the tape and that `apply_gradients` is called.")
+                     "computed inside the tape and that `apply_gradients` is called, and that the loss is not read back "
+                     "from a variable written with `assign` inside the tape (`assign` has no gradient).")
     return Cause(NOT_IN_UPDATE,
                  "other variables changed but not this one: it was not in the list given to "
                  "`tape.gradient`/`apply_gradients`, or the tape did not watch it (its gradient is None).")
@@ -149,7 +162,9 @@ def _why_nothing_changed(report, all_given_none: bool) -> Cause:
                      f"recorded nothing ('No gradients provided for any variable').")
     return Cause(LOSS_OUTSIDE_TAPE,
                  f"{prefix}nothing changed at all: the training step did not run or raised an error, or the "
-                 f"loss was computed outside the `with tf.GradientTape()` block so every gradient is None.")
+                 f"loss was computed outside the `with tf.GradientTape()` block so every gradient is None, or the "
+                 f"variable was rebound inside a function (`w = w - lr * g`) instead of updated in place "
+                 f"(`w.assign_sub(lr * g)`).")
 
 
 def _why_updated(change, report) -> Cause:
@@ -162,7 +177,8 @@ def _why_updated(change, report) -> Cause:
                      "(`fit()`, or `layer(x, training=True)`). Call it with `training=False`, or freeze the "
                      "layer (`trainable=False` makes it run in inference mode) and recompile.")
     if not change.trainable and change.tf_trainable:
-        if report.optimizer_stepped:
+        # A compiled model points at compile(); a model that never was compiled, at a custom loop.
+        if report.optimizer_stepped and change.compiled_model is not False:
             return Cause(FROZEN_AFTER_COMPILE,
                          "its layer has trainable=False, yet the optimizer updated it: the layer was frozen "
                          "after `compile()`, which Keras silently ignores. Call `model.compile()` again after "

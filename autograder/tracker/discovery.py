@@ -59,6 +59,7 @@ class TrackedVariable:
     tf_trainable: bool = True
     keras_tracked: bool = True  # False for a raw tf.Variable attribute of a Keras layer
     layer_class: str | None = None
+    compiled_model: bool | None = None  # reached through a Keras model: was it compiled? (None: unknown)
     bindings: list = field(default_factory=list)
     name: str = ""
 
@@ -118,7 +119,7 @@ class Registry:
 
     # -- adding variables -------------------------------------------------------------
     def add_variable(self, var, role=ROLE_WEIGHT, base_name=None, keras_tracked=True,
-                     layer_class=None, binding=None):
+                     layer_class=None, binding=None, compiled_model=None):
         tf_var = underlying(var)
         if tf_var is None:  # a Keras variable that is not built yet
             return
@@ -131,8 +132,10 @@ class Registry:
             record = TrackedVariable(
                 key=key, variable=var, tf_variable=tf_var, base_name=base_name, role=role,
                 trainable=bool(var.trainable), tf_trainable=bool(tf_var.trainable),
-                keras_tracked=keras_tracked, layer_class=layer_class)
+                keras_tracked=keras_tracked, layer_class=layer_class, compiled_model=compiled_model)
             self.records[key] = record
+        elif compiled_model is not None and record.compiled_model is None:
+            record.compiled_model = compiled_model
         elif role != ROLE_WEIGHT and record.role == ROLE_WEIGHT:
             record.role = role
         if binding is not None and binding not in record.bindings:
@@ -144,8 +147,10 @@ class Registry:
         for sub in sublayers:
             for var in sub.weights:
                 owner[id(var)] = type(sub).__name__
+        # Only a Keras model has `compiled`; for a bare layer the evidence is unknown (None).
+        compiled = bool(layer.compiled) if isinstance(getattr(layer, "compiled", None), bool) else None
         for var in layer.weights:
-            self.add_variable(var, layer_class=owner.get(id(var)))
+            self.add_variable(var, layer_class=owner.get(id(var)), compiled_model=compiled)
         tracked = {id(underlying(v)) for v in layer.weights}
         # Raw tf.Variables assigned as layer attributes: Keras 3 does not track them.
         for sub in sublayers:

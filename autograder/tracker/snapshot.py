@@ -95,7 +95,8 @@ def _make_change(rec: TrackedVariable, verdict: str, name: str | None = None) ->
     return VariableChange(
         name=name or rec.name, verdict=verdict, trainable=rec.trainable, shape=rec.shape,
         dtype=rec.dtype, role=rec.role, tf_trainable=rec.tf_trainable,
-        keras_tracked=rec.keras_tracked, layer_class=rec.layer_class, bindings=list(rec.bindings),
+        keras_tracked=rec.keras_tracked, layer_class=rec.layer_class, compiled_model=rec.compiled_model,
+        bindings=list(rec.bindings),
         key=rec.key)
 
 

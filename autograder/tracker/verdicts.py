@@ -47,6 +47,7 @@ class VariableChange:
     tf_trainable: bool = True
     keras_tracked: bool = True
     layer_class: str | None = None
+    compiled_model: bool | None = None
     bindings: list = field(default_factory=list)
     replaced_by: str | None = None  # e.g. "a tf.Tensor" when a global was rebound
     key: int | None = field(default=None, repr=False, compare=False)  # identity, never displayed
