@@ -122,11 +122,7 @@ def _why_frozen(change, report, gradients) -> Cause:
     if not report.any_weight_changed and report.optimizer_stepped is not True \
             and (not given or all(g is None for g in given)):
         return _why_nothing_changed(report, bool(given))
-    if change.name in gradients and gradients[change.name] is None:
-        return Cause(GRADIENT_NONE,
-                     "its gradient is None: there is no differentiable path from it to the loss inside the "
-                     "tape (it was used outside the tape, through NumPy or Python values, through a stateful "
-                     "object such as an iterator, or not used by the loss at all).")
+    # A frozen flag explains a None gradient better than 'no path': the tape never watched it.
     if not change.trainable and not change.tf_trainable and report.any_weight_changed:
         return Cause(NOT_TRAINABLE,
                      "it has trainable=False: the tape does not watch it and the optimizer is not given it, so "
@@ -142,6 +138,11 @@ def _why_frozen(change, report, gradients) -> Cause:
                      "it has trainable=False: it is left out of `trainable_weights`/`trainable_variables` "
                      "and the tape does not watch it by default, so its gradient is None. Make it trainable, "
                      "or `tape.watch()` it and pass it to the optimizer.")
+    if change.name in gradients and gradients[change.name] is None:
+        return Cause(GRADIENT_NONE,
+                     "its gradient is None: there is no differentiable path from it to the loss inside the "
+                     "tape (it was used outside the tape, through NumPy or Python values, through a stateful "
+                     "object such as an iterator, or not used by the loss at all).")
     if report.only_non_trainable_changed:
         return Cause(ONLY_NON_TRAINABLE_CHANGED,
                      "only non-trainable variables (such as BatchNormalization moving statistics) changed: the "

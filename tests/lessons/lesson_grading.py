@@ -3,10 +3,13 @@
 Each lesson's test module declares its wrong answers; `grade_lesson` builds a scratch nbgrader
 course from this repository, submits the untouched student notebook ("empty"), the instructor's
 answers ("correct") and every wrong answer (the instructor's answers with some cells replaced),
-runs `nbgrader autograde` once for all of them and returns what a test needs to check.
+runs `nbgrader autograde` over them (two course copies at once, one per core) and returns what a
+test needs to check.
 """
 from __future__ import annotations
 
+import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,21 +55,29 @@ def _errors(nb: nbformat.NotebookNode) -> dict[str, str]:
     return errors
 
 
-def grade_lesson(root: Path, assignment: str, wrong_answers: list[WrongAnswer]) -> GradedLesson:
+def grade_lesson(root: Path, assignment: str, wrong_answers: list[WrongAnswer], parallel: int = 2) -> GradedLesson:
+    """Autograde the class with plain `nbgrader autograde`, split over `parallel` copies of the course
+    (each with its own gradebook, so the runs never share a database) running at the same time."""
     (notebook,) = [p.name for p in (SOLUTIONS / assignment).glob("*.ipynb")]
-    course.make_course(root, [assignment])
-    student = course.release_notebook(root, assignment, notebook)
-    solutions = course.solution_answers(course.source_notebook(root, assignment, notebook))
+    first = course.make_course(root / "course0", [assignment])
+    copies = [first] + [Path(shutil.copytree(first, root / f"course{i}")) for i in range(1, parallel)]
+    student = course.release_notebook(first, assignment, notebook)
+    solutions = course.solution_answers(course.source_notebook(first, assignment, notebook))
     submissions = {"empty": student, "correct": course.answer(student, solutions)}
     for wrong in wrong_answers:
         submissions[wrong.student] = course.answer(student, {**solutions, **wrong.answers})
+    where = {name: copies[i % parallel] for i, name in enumerate(submissions)}
     for name, nb in submissions.items():
-        course.submit(root, name, assignment, {notebook: nb})
-    course.autograde(root, assignment)
-    errors = {name: _errors(nbformat.read(str(root / "autograded" / name / assignment / notebook), as_version=4))
-              for name in submissions}
-    return GradedLesson(assignment, _max_points(course.source_notebook(root, assignment, notebook)),
-                        course.scores(root, assignment), errors)
+        course.submit(where[name], name, assignment, {notebook: nb})
+    with ThreadPoolExecutor(parallel) as pool:
+        list(pool.map(lambda c: course.autograde(c, assignment), copies))
+    scores, errors = {}, {}
+    for copy in copies:
+        scores.update(course.scores(copy, assignment))
+    for name in submissions:
+        graded = where[name] / "autograded" / name / assignment / notebook
+        errors[name] = _errors(nbformat.read(str(graded), as_version=4))
+    return GradedLesson(assignment, _max_points(course.source_notebook(first, assignment, notebook)), scores, errors)
 
 
 def check_lesson(graded: GradedLesson, wrong_answers: list[WrongAnswer]) -> None:
