@@ -28,6 +28,7 @@ LAYER_FROZEN = "layer_frozen"
 ONLY_NON_TRAINABLE_CHANGED = "only_non_trainable_changed"
 NOT_IN_UPDATE = "not_in_update"
 BATCHNORM_TRAINING_MODE = "batchnorm_training_mode"
+INFERENCE_MODE = "inference_mode"
 FROZEN_AFTER_COMPILE = "frozen_after_compile"
 NON_TRAINABLE_GIVEN_TO_OPTIMIZER = "non_trainable_given_to_optimizer"
 TRAINABLE_CHANGED = "trainable_changed"
@@ -118,6 +119,16 @@ def _why_frozen(change, report, gradients) -> Cause:
         return Cause(INTEGER_DTYPE,
                      f"it has dtype {change.dtype}: gradients do not flow through integers (or strings), "
                      f"so its gradient is None. Use a float dtype, e.g. `tf.Variable(..., dtype=tf.float32)`.")
+    # A forward pass in training mode moves these whatever the tape does: check the mode first.
+    if "moving_" in change.name and (change.layer_class or "").startswith("BatchNormalization"):
+        return Cause(INFERENCE_MODE,
+                     "BatchNormalization updates its moving mean/variance only in training mode: the model ran "
+                     "in inference mode. Call it with `training=True` in a custom step (`fit()` does this), "
+                     "and don't freeze the layer if its statistics should adapt.")
+    if "seed_generator" in change.name:
+        return Cause(INFERENCE_MODE,
+                     "it is random-number state: it advances only when a layer draws random numbers (Dropout "
+                     "in training mode). Call the model with `training=True`.")
     given = list(gradients.values())
     if not report.any_weight_changed and report.optimizer_stepped is not True \
             and (not given or all(g is None for g in given)):

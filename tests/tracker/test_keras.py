@@ -139,3 +139,14 @@ def test_custom_loop_given_model_weights_updates_a_frozen_layer(xy):
     # The model was never compiled, so the cause is the custom loop, not compile().
     assert {f["cause"] for f in err.value.failures} == {"non_trainable_given_to_optimizer"}
     assert "`model.weights` instead of `model.trainable_weights`" in str(err.value)
+
+
+def test_batchnorm_statistics_expected_to_move_in_inference_mode(xy):
+    """A step run with training=False leaves BN statistics frozen; the message says inference mode."""
+    model = keras.Sequential([keras.Input((4,)), keras.layers.BatchNormalization(name="bn")])
+    snap = snapshot(model)
+    model(tf.constant(xy[0]), training=False)
+    with pytest.raises(TrackerAssertionError) as err:
+        snap.compare().expect(updated="bn/moving_*")
+    assert {f["cause"] for f in err.value.failures} == {"inference_mode"}
+    assert "`sequential/bn/moving_mean`" in str(err.value) and "`training=True`" in str(err.value)
