@@ -20,6 +20,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -31,8 +32,10 @@ STAMP = VENV / ".course-installed"
 INSTALL_INPUTS = ("pyproject.toml", "requirements/constraints.txt")
 
 # The suites `test` runs, in order. Each is one pytest invocation; all must pass.
-TEST_SUITES = {
-    "unit and integration tests": ["tests"],
+# The suites `test` runs. Each is one pytest invocation; all must pass. The two nbval runs each
+# drive a single kernel (one core), so they run side by side first; the main suite runs last and
+# alone (its lesson-grading tests already use both cores), so its summary is the final line.
+NBVAL_SUITES = {
     # Every solution notebook is replayed and each cell's output compared with the
     # stored one: a behaviour change in TensorFlow shows up as a failing cell here.
     "nbval replay of solutions/": [
@@ -40,11 +43,14 @@ TEST_SUITES = {
         "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", "solutions",
     ],
     # The student versions run top to bottom as a student's "Run All" would: only the exercise
-    # cells (tagged raises-exception) may raise; outputs are not compared.
+    # cells and the cells that call a student's function (tagged raises-exception) may raise;
+    # outputs are not compared.
     "nbval-lax run of notebooks/": [
         "--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=300", "notebooks",
     ],
 }
+MAIN_SUITE = ("unit and integration tests", ["tests"])
+NO_TESTS_COLLECTED = 5  # pytest's exit status
 
 
 def _say(message: str) -> None:
@@ -104,10 +110,24 @@ def cmd_lab(args: list[str]) -> int:
 
 def cmd_test(args: list[str]) -> int:
     failed = []
-    for name, suite in TEST_SUITES.items():
-        _say(f"running {name}")
-        if run([str(PYTHON), "-m", "pytest", *suite, *args]) != 0:
+    logs = {}
+    procs = {}
+    for name, suite in NBVAL_SUITES.items():
+        _say(f"running {name} (in parallel)")
+        logs[name] = tempfile.TemporaryFile("w+")
+        procs[name] = subprocess.Popen([str(PYTHON), "-m", "pytest", *suite, *args], cwd=ROOT, env=env_vars(),
+                                       stdout=logs[name], stderr=subprocess.STDOUT)
+    for name, proc in procs.items():
+        code = proc.wait()
+        logs[name].seek(0)
+        _say(f"output of {name}:")
+        print(logs[name].read(), flush=True)
+        if code != 0 and not (code == NO_TESTS_COLLECTED and args):  # `-k` may select none of a suite
             failed.append(name)
+    name, suite = MAIN_SUITE
+    _say(f"running {name}")
+    if run([str(PYTHON), "-m", "pytest", *suite, *args]) != 0:
+        failed.append(name)
     if failed:
         _say("FAILED: " + ", ".join(failed))
         return 1
