@@ -5,8 +5,9 @@ import argparse
 import subprocess
 import sys
 
-from . import hygiene, paths, release
-from .execute import execute_notebook
+from . import paths
+
+# Each command imports what it needs when it runs: `grade` must not pay for nbclient or nbconvert.
 
 CONSTRAINTS = paths.ROOT / "requirements" / "constraints.txt"
 CONSTRAINTS_HEADER = """\
@@ -17,12 +18,16 @@ CONSTRAINTS_HEADER = """\
 
 
 def cmd_release(args: argparse.Namespace) -> int:
+    from . import release
+
     for notebook in release.generate_student_versions(paths.ROOT, args.assignments or None):
         print(f"generated {notebook.relative_to(paths.ROOT)}")
     return 0
 
 
 def cmd_execute(args: argparse.Namespace) -> int:
+    from .execute import execute_notebook
+
     for assignment in args.assignments or paths.assignments():
         for notebook in paths.notebooks_of(paths.SOLUTIONS, assignment):
             seconds = execute_notebook(notebook)
@@ -31,6 +36,8 @@ def cmd_execute(args: argparse.Namespace) -> int:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
+    from . import hygiene
+
     changed = []
     for root, keep_outputs in ((paths.SOLUTIONS, True), (paths.NOTEBOOKS, False)):
         for notebook in sorted(root.glob("*/*.ipynb")):
@@ -50,6 +57,12 @@ def cmd_lock(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_grade(args: argparse.Namespace) -> int:
+    from .grading.command import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -64,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_clean)
     p = sub.add_parser("lock", help="rewrite requirements/constraints.txt from this environment")
     p.set_defaults(func=cmd_lock)
+    p = sub.add_parser("grade", help="autograde every submission of an assignment (nbgrader, in parallel) "
+                                     "and write grades.csv, feedback/ and reports/")
+    from .grading.command import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(func=cmd_grade)
     return parser
 
 

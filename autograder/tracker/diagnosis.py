@@ -186,11 +186,13 @@ def _why_updated(change, report) -> Cause:
             and "moving_" in change.name:
         return Cause(BATCHNORM_TRAINING_MODE,
                      "BatchNormalization updates its moving mean/variance whenever it runs in training mode "
-                     "(`fit()`, or `layer(x, training=True)`). Call it with `training=False`, or freeze the "
-                     "layer (`trainable=False` makes it run in inference mode) and recompile.")
+                     "(`fit()`, or `layer(x, training=True)`). Freeze the layer (`trainable=False` makes it run "
+                     "in inference mode) and recompile; in a custom step, call it with `training=False` (inside "
+                     "`fit()` on Keras 3.15, a `training=False` recorded in a functional model is overridden).")
     if not change.trainable and change.tf_trainable:
-        # A compiled model points at compile(); a model that never was compiled, at a custom loop.
-        if report.optimizer_stepped and change.compiled_model is not False:
+        # A compiled model points at compile(); a model that never was compiled, at a custom loop;
+        # without that evidence, an optimizer that stepped points at compile() too.
+        if change.compiled_model or (change.compiled_model is None and report.optimizer_stepped):
             return Cause(FROZEN_AFTER_COMPILE,
                          "its layer has trainable=False, yet the optimizer updated it: the layer was frozen "
                          "after `compile()`, which Keras silently ignores. Call `model.compile()` again after "

@@ -1,0 +1,82 @@
+"""What each graded cell of an autograded notebook says: pass/fail, error text, tracker verdicts.
+
+Read from the autograded notebook's stored outputs (what nbgrader executed), never recomputed:
+the tracker's verdicts are the ``application/vnd.autograder.tracker.v1+json`` part of the display
+bundles that ``report.expect(...)`` published in the cell.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# The tracker's MIME type (autograder.tracker.display.MIME_TYPE; importing the tracker package
+# imports TensorFlow, which the grading parent and workers do not need).  A test checks they agree.
+MIME_TYPE = "application/vnd.autograder.tracker.v1+json"
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+@dataclass
+class CellResult:
+    notebook: str
+    grade_id: str
+    kind: str                        # "code" (autograded test cell), "solution" (manually graded answer), "task"
+    max_points: float
+    auto_points: float | None        # nbgrader's autograder score (None: needs manual grading)
+    error: str | None = None         # "ename: evalue" of each error, and any stderr
+    traceback: str | None = None     # the error's traceback, ANSI colours removed
+    tracker: list[dict] = field(default_factory=list)   # the published tracker JSON, in output order
+
+
+def strip_ansi(text: str) -> str:
+    return ANSI.sub("", text)
+
+
+def tracker_bundles(outputs) -> list[dict]:
+    """The tracker JSON of every display bundle in a cell's outputs."""
+    found = []
+    for output in outputs:
+        data = output.get("data") or {}
+        if output.get("output_type") in ("display_data", "execute_result") and MIME_TYPE in data:
+            value = data[MIME_TYPE]
+            if isinstance(value, str):  # some writers store JSON MIME types as text
+                import json
+                value = json.loads(value)
+            found.append(value)
+    return found
+
+
+def error_text(outputs) -> tuple[str | None, str | None]:
+    errors, tracebacks = [], []
+    for output in outputs:
+        if output.get("output_type") == "error":
+            errors.append(f"{output.get('ename')}: {output.get('evalue')}")
+            tracebacks.append(strip_ansi("\n".join(output.get("traceback", []))))
+        elif output.get("output_type") == "stream" and output.get("name") == "stderr":
+            errors.append("stderr: " + strip_ansi("".join(output.get("text", ""))).strip())
+    return ("\n".join(errors) or None), ("\n\n".join(tracebacks) or None)
+
+
+def collect_cells(notebook: str, data: bytes | str, grades: dict) -> list[CellResult]:
+    """One CellResult per graded cell of the autograded notebook ``notebook`` (its JSON in ``data``).
+
+    ``grades``: (notebook, grade_id) -> an object with ``auto_score`` and ``max_score`` (nbgrader's).
+    """
+    import nbformat
+
+    nb = nbformat.reads(data.decode("utf-8") if isinstance(data, bytes) else data, as_version=4)
+    cells = []
+    for cell in nb.cells:
+        md = cell.get("metadata", {}).get("nbgrader", {})
+        if not (md.get("grade") or md.get("task")):
+            continue
+        grade = grades.get((notebook, md.get("grade_id")))
+        kind = "task" if md.get("task") else ("solution" if md.get("solution") else "code")
+        outputs = cell.get("outputs", []) if cell.cell_type == "code" else []
+        error, tb = error_text(outputs)
+        cells.append(CellResult(
+            notebook=notebook, grade_id=md.get("grade_id"), kind=kind,
+            max_points=float(grade.max_score if grade else md.get("points", 0)),
+            auto_points=None if grade is None or grade.auto_score is None else float(grade.auto_score),
+            error=error, traceback=tb, tracker=tracker_bundles(outputs)))
+    return cells

@@ -1,0 +1,167 @@
+"""`python -m autograder grade ASSIGNMENT --course-dir DIR [--workers N] [--scheduler ADDRESS] [--force]`.
+
+Prepare the course (gradebook + template), grade every submission not yet fully recorded (local
+worker processes or a Dask cluster), record each result as it arrives (the only writer), export
+``DIR/grades.csv`` with nbgrader's CSV exporter, print a summary.  Exit 0 when grading ran, 2
+when the harness could not run (message on stderr), 130 when interrupted (rerun to finish).
+"""
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .course import Course, GradingError, digest, prepare, read_tree, resolve
+from .record import Recorder, read_report
+
+
+@dataclass
+class GradingSummary:
+    assignment: str
+    graded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)        # already fully recorded
+    failed: dict[str, str] = field(default_factory=dict)    # student -> reason
+    scores: dict[str, float] = field(default_factory=dict)  # every graded student (this run or before)
+    max_score: float = 0.0
+    seconds: float = 0.0
+
+    @property
+    def mean_score(self) -> float | None:
+        return sum(self.scores.values()) / len(self.scores) if self.scores else None
+
+    def text(self) -> str:
+        lines = [f"{self.assignment}: graded {len(self.graded)}, already graded {len(self.skipped)}, "
+                 f"failed to grade {len(self.failed)} in {self.seconds:.1f} s"]
+        for student, reason in sorted(self.failed.items()):
+            lines.append(f"  FAILED {student}: {reason.splitlines()[0] if reason else 'unknown'}")
+        if self.mean_score is not None:
+            lines.append(f"mean score {self.mean_score:.2f} / {self.max_score:g} over {len(self.scores)} students")
+        return "\n".join(lines)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("assignment", help="the assignment to grade (e.g. lesson01_variables)")
+    parser.add_argument("--course-dir", required=True, type=Path,
+                        help="the course directory holding submitted/<student>/<ASSIGNMENT>/")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="submissions graded at once on this machine (default: the number of cores)")
+    parser.add_argument("--scheduler", default=None,
+                        help="address of an existing Dask scheduler to grade on instead (dask.distributed)")
+    parser.add_argument("--force", action="store_true",
+                        help="regrade every submission, even those already fully recorded")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
+def _lock(course: Course):
+    course.state_dir.mkdir(parents=True, exist_ok=True)
+    fh = open(course.state_dir / "lock", "w")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        raise GradingError(f"another `grade {course.assignment}` is running on {course.root} "
+                           f"(lock {course.state_dir / 'lock'})")
+    return fh
+
+
+def grade(assignment: str, course_dir: Path, *, workers: int | None = None, scheduler: str | None = None,
+          force: bool = False, progress: bool = True, feedback: bool = True) -> GradingSummary:
+    """Grade every submission of ``assignment`` in ``course_dir``; raise GradingError if the harness can't run."""
+    from .worker import SubmissionJob
+
+    start = time.perf_counter()
+    # nbgrader runs the `alembic` executable when it creates a gradebook: this environment's bin/ first.
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    course = resolve(course_dir, assignment)
+    if not course.submitted_root.is_dir():
+        raise GradingError(f"no submissions: {course.submitted_root} does not exist")
+    lock = _lock(course)
+    try:
+        prepare(course)
+        config_py = course.config_file.read_bytes()
+        source_files = course.source_files()
+        template = course.template_db.read_bytes()
+        summary = GradingSummary(assignment)
+        digests: dict[str, str] = {}
+        todo = []
+        for student in course.students():
+            files = read_tree(course.submission_dir(student))
+            digests[student] = digest({**files, "\0source": digest(source_files).encode()})
+            previous = read_report(course, student)
+            if (not force and previous and previous.get("status") == "graded"
+                    and previous.get("submission_digest") == digests[student]
+                    and (course.root / "autograded" / student / assignment).is_dir()):
+                summary.skipped.append(student)
+                summary.scores[student] = previous.get("score", 0.0)
+                continue
+            todo.append(student)
+
+        def jobs():
+            for student in todo:
+                yield student, (lambda s=student: SubmissionJob(
+                    assignment=assignment, student=s, course_id=course.course_id, config_py=config_py,
+                    source_files=source_files, template_gradebook=template,
+                    submitted_files=read_tree(course.submission_dir(s)), feedback=feedback))
+
+        if scheduler:
+            from .executors import run_dask
+            try:
+                results = run_dask(jobs(), scheduler, assignment)
+            except OSError as err:
+                raise GradingError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from err
+        else:
+            from .executors import run_local
+            results = run_local(jobs(), max(1, workers or os.cpu_count() or 1), assignment,
+                                log_dir=str(course.state_dir / "logs"))
+
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc=f"grading {assignment}", unit="submission", file=sys.stderr,
+                   disable=not progress or not todo, dynamic_ncols=True)
+        with Recorder(course) as recorder:
+            try:
+                for student, result in results:
+                    report = recorder.record(result, digests[student])
+                    if report["status"] == "graded":
+                        summary.graded.append(student)
+                        summary.scores[student] = report["score"]
+                        summary.max_score = report["max_score"]
+                    else:
+                        summary.failed[student] = report["reason"]
+                    bar.set_postfix(failed=len(summary.failed), refresh=False)
+                    bar.update(1)
+            finally:
+                bar.close()
+                recorder.export_csv(course.root / "grades.csv")
+            if not summary.max_score:
+                from nbgrader.api import MissingEntry
+                try:
+                    summary.max_score = recorder.gradebook.find_assignment(assignment).max_score
+                except MissingEntry:
+                    pass
+        summary.seconds = time.perf_counter() - start
+        return summary
+    finally:
+        lock.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    """The CLI entry point: exit status 0 when grading ran, whatever the students scored."""
+    try:
+        summary = grade(args.assignment, args.course_dir, workers=args.workers, scheduler=args.scheduler,
+                        force=args.force, progress=not args.no_progress)
+    except GradingError as err:
+        print(f"grade: cannot grade: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("grade: interrupted; run the same command again to grade the remaining submissions",
+              file=sys.stderr)
+        return 130
+    print(summary.text())
+    return 0

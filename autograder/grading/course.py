@@ -1,0 +1,190 @@
+"""The course being graded: where its config, source notebooks, submissions and gradebook are.
+
+``DIR`` is either a bare grading directory (``DIR/submitted/<student>/<ASSIGNMENT>/``, the
+source notebooks coming from this repository's ``solutions/`` and config from its
+``nbgrader_config.py``) or a full nbgrader course (its own ``nbgrader_config.py`` and source
+directory).  :func:`prepare` resolves that, makes sure the course's gradebook knows the
+assignment, and builds the *template gradebook*: a private SQLite file holding only the
+assignment's definitions (grade cells, hidden-test-bearing source cells, checksums), which every
+worker copies into its scratch course.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+from .. import paths
+from ..nbgrader_runner import NbgraderError, run_nbgrader
+
+IGNORED = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
+
+
+class GradingError(RuntimeError):
+    """The harness itself cannot run (bad course directory, missing source, broken config)."""
+
+
+@dataclass
+class Course:
+    root: Path                 # DIR
+    assignment: str
+    config_file: Path          # the nbgrader_config.py in force
+    config: Config
+    course_id: str
+    source_dir: Path           # the assignment's source folder (instructor version)
+    own_source: bool           # True when DIR is a full nbgrader course with its own source folder
+    db_path: Path              # DIR/gradebook.db
+    state_dir: Path            # DIR/.grading/<ASSIGNMENT>: template gradebook, lock
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.db_path}"
+
+    @property
+    def template_db(self) -> Path:
+        return self.state_dir / "template_gradebook.db"
+
+    @property
+    def submitted_root(self) -> Path:
+        return self.root / "submitted"
+
+    def submission_dir(self, student: str) -> Path:
+        return self.submitted_root / student / self.assignment
+
+    def students(self) -> list[str]:
+        """Every student with a folder DIR/submitted/<student>/<ASSIGNMENT>/, sorted."""
+        if not self.submitted_root.is_dir():
+            return []
+        return sorted(p.name for p in self.submitted_root.iterdir() if (p / self.assignment).is_dir())
+
+    def source_files(self) -> dict[str, bytes]:
+        """The assignment's source folder, relative path -> content (notebooks and data files)."""
+        return read_tree(self.source_dir)
+
+
+def read_tree(folder: Path) -> dict[str, bytes]:
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if path.is_file() and not any(part in (".ipynb_checkpoints", "__pycache__") for part in rel.parts):
+            files[rel.as_posix()] = path.read_bytes()
+    return files
+
+
+def digest(files: dict[str, bytes]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return h.hexdigest()
+
+
+def load_config(config_file: Path) -> Config:
+    try:
+        return PyFileConfigLoader(config_file.name, path=str(config_file.parent)).load_config()
+    except Exception as err:  # a syntax error in the instructor's config
+        raise GradingError(f"cannot load nbgrader config {config_file}: {type(err).__name__}: {err}") from err
+
+
+def resolve(root: Path, assignment: str) -> Course:
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise GradingError(f"course directory {root} does not exist")
+    config_file = root / "nbgrader_config.py"
+    if not config_file.is_file():
+        config_file = paths.NBGRADER_CONFIG
+    config = load_config(config_file)
+    coursedir = config.get("CourseDirectory", {})
+    source_name = coursedir.get("source_directory", "source")
+    own = root / source_name / assignment
+    if own.is_dir() and any(own.glob("*.ipynb")):
+        source_dir, own_source = own, True
+    elif (paths.SOLUTIONS / assignment).is_dir() and any((paths.SOLUTIONS / assignment).glob("*.ipynb")):
+        source_dir, own_source = paths.SOLUTIONS / assignment, False
+    else:
+        raise GradingError(f"no source notebooks for assignment {assignment!r}: looked in {own} "
+                           f"and {paths.SOLUTIONS / assignment}")
+    course_id = str(coursedir.get("course_id", ""))
+    return Course(root=root, assignment=assignment, config_file=config_file, config=config,
+                  course_id=course_id, source_dir=source_dir, own_source=own_source,
+                  db_path=root / "gradebook.db", state_dir=root / ".grading" / assignment)
+
+
+def copy_assignment(src_url: str, dst_url: str, assignment: str, course_id: str) -> None:
+    """Copy one assignment's definitions (notebooks, grade/solution/task/source cells) between gradebooks.
+
+    Only definitions: no students, no submissions, no grades.  Uses nbgrader's Gradebook API.
+    """
+    from nbgrader.api import Gradebook
+
+    with Gradebook(src_url, course_id) as src, Gradebook(dst_url, course_id) as dst:
+        a = src.find_assignment(assignment)
+        dst.update_or_create_assignment(assignment, duedate=a.duedate)
+        for nb in a.notebooks:
+            dst.update_or_create_notebook(nb.name, assignment, kernelspec=nb.kernelspec)
+            for cell in nb.grade_cells:
+                dst.update_or_create_grade_cell(cell.name, nb.name, assignment,
+                                                max_score=cell.max_score, cell_type=cell.cell_type)
+            for cell in nb.solution_cells:
+                dst.update_or_create_solution_cell(cell.name, nb.name, assignment)
+            for cell in nb.task_cells:
+                dst.update_or_create_task_cell(cell.name, nb.name, assignment,
+                                               max_score=cell.max_score, cell_type=cell.cell_type)
+            for cell in nb.source_cells:
+                dst.update_or_create_source_cell(cell.name, nb.name, assignment, cell_type=cell.cell_type,
+                                                 locked=cell.locked, source=cell.source, checksum=cell.checksum)
+
+
+def has_assignment(db_path: Path, assignment: str, course_id: str) -> bool:
+    if not db_path.exists():
+        return False
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(f"sqlite:///{db_path}", course_id) as gb:
+        try:
+            return len(gb.find_assignment(assignment).notebooks) > 0
+        except MissingEntry:
+            return False
+
+
+def generate(course: Course, out_db: Path) -> None:
+    """`nbgrader generate_assignment` on a scratch copy of the course's config and source: gradebook at out_db."""
+    with tempfile.TemporaryDirectory(prefix="grading-generate-") as tmp:
+        tmp = Path(tmp)
+        shutil.copy2(course.config_file, tmp / "nbgrader_config.py")
+        source_name = course.config.get("CourseDirectory", {}).get("source_directory", "source")
+        shutil.copytree(course.source_dir, tmp / source_name / course.assignment, ignore=IGNORED)
+        try:
+            run_nbgrader("generate_assignment", course.assignment, "--force",
+                         f"--CourseDirectory.db_url=sqlite:///{tmp / 'gradebook.db'}", cwd=tmp)
+        except NbgraderError as err:
+            raise GradingError(f"could not generate assignment {course.assignment!r} from "
+                               f"{course.source_dir}:\n{err}") from err
+        shutil.copy2(tmp / "gradebook.db", out_db)
+
+
+def prepare(course: Course) -> None:
+    """Make sure DIR/gradebook.db defines the assignment, and build the template gradebook.
+
+    A full nbgrader course whose gradebook already has the assignment is authoritative (as for
+    `nbgrader autograde`: hidden tests and checksums come from that gradebook).  Otherwise the
+    assignment is generated from its source with `nbgrader generate_assignment` and its
+    definitions are written into DIR/gradebook.db.
+    """
+    course.state_dir.mkdir(parents=True, exist_ok=True)
+    tmp_db = course.state_dir / f"template.{os.getpid()}.db"
+    tmp_db.unlink(missing_ok=True)
+    try:
+        if course.own_source and has_assignment(course.db_path, course.assignment, course.course_id):
+            copy_assignment(course.db_url, f"sqlite:///{tmp_db}", course.assignment, course.course_id)
+        else:
+            generate(course, tmp_db)
+            copy_assignment(f"sqlite:///{tmp_db}", course.db_url, course.assignment, course.course_id)
+        os.replace(tmp_db, course.template_db)
+    finally:
+        tmp_db.unlink(missing_ok=True)

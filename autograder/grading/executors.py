@@ -1,0 +1,120 @@
+"""Where submissions are graded: a local pool of worker processes, or an existing Dask cluster.
+
+Both take an iterable of jobs (built lazily, a bounded number in flight) and yield
+``(job_key, SubmissionResult)`` as results arrive; a worker that dies yields a failed result
+for its submission and grading goes on with a fresh worker.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
+
+from .worker import SubmissionResult, grade_submission
+
+JobSource = Iterable[tuple[str, Callable[[], object]]]   # (student, build the SubmissionJob)
+
+
+def _died(student: str, assignment: str, err: BaseException) -> SubmissionResult:
+    return SubmissionResult(assignment, student, status="failed",
+                            reason=f"student {student}: the worker grading it died or failed "
+                                   f"({type(err).__name__}: {err})")
+
+
+def _quiet_worker(log_dir: str | None) -> None:
+    """Worker start-up: its stderr (and that of the kernels it starts) goes to a log file, not the terminal."""
+    import os
+
+    if log_dir:
+        os.makedirs(log_dir, exist_ok=True)
+        fd = os.open(os.path.join(log_dir, f"worker-{os.getpid()}.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        os.dup2(fd, 2)
+        os.close(fd)
+
+
+def run_local(jobs: JobSource, workers: int, assignment: str,
+              log_dir: str | None = None) -> Iterator[tuple[str, SubmissionResult]]:
+    """Grade on this machine with ``workers`` processes (spawned: no state shared with the parent)."""
+    context = multiprocessing.get_context("spawn")
+    pending = iter(jobs)
+
+    def new_pool():
+        return cf.ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                      initializer=_quiet_worker, initargs=(log_dir,))
+
+    pool = new_pool()
+    in_flight: dict[cf.Future, str] = {}
+    try:
+        def fill():
+            while len(in_flight) < 2 * workers:
+                try:
+                    student, build = next(pending)
+                except StopIteration:
+                    return
+                in_flight[pool.submit(grade_submission, build())] = student
+
+        fill()
+        while in_flight:
+            done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
+            broken = False
+            for future in done:
+                student = in_flight.pop(future)
+                try:
+                    yield student, future.result()
+                except cf.process.BrokenProcessPool as err:
+                    broken = True
+                    yield student, _died(student, assignment, err)
+                except Exception as err:  # noqa: BLE001
+                    yield student, _died(student, assignment, err)
+            if broken:  # every other in-flight job of the dead pool is lost too: say so, go on with a new pool
+                for future, student in list(in_flight.items()):
+                    try:
+                        yield student, future.result()
+                    except Exception as err:  # noqa: BLE001
+                        yield student, _died(student, assignment, err)
+                in_flight.clear()
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = new_pool()
+            fill()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def run_dask(jobs: JobSource, address: str, assignment: str) -> Iterator[tuple[str, SubmissionResult]]:
+    """Send the same work to an existing ``dask.distributed`` scheduler at ``address``.
+
+    Jobs carry every file they need, so the workers need this package importable but no shared
+    filesystem.  Run Dask workers with one thread each (``--nthreads 1``): nbgrader changes the
+    working directory while it converts, so a worker process grades one submission at a time.
+    """
+    from distributed import Client, as_completed
+
+    client = Client(address, timeout=30)
+    try:
+        slots = max(2, 2 * sum(client.nthreads().values()))
+        pending = iter(jobs)
+        students: dict[str, str] = {}
+
+        def submit():
+            try:
+                student, build = next(pending)
+            except StopIteration:
+                return None
+            future = client.submit(grade_submission, build(), pure=False, retries=0)
+            students[future.key] = student
+            return future
+
+        first = [f for f in (submit() for _ in range(slots)) if f is not None]
+        completed = as_completed(first)
+        for future in completed:
+            student = students.pop(future.key)
+            try:
+                yield student, future.result()
+            except Exception as err:  # noqa: BLE001 - worker died, pickling failed, ...
+                yield student, _died(student, assignment, err)
+            future.release()
+            nxt = submit()
+            if nxt is not None:
+                completed.add(nxt)
+    finally:
+        client.close()

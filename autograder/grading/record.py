@@ -1,0 +1,208 @@
+"""The single writer: everything grading writes into the course directory goes through here.
+
+Only the parent process calls it, one result at a time, so workers never open the course's
+gradebook.  Order for each graded submission (so that a kill at any point is safe):
+
+1. ``DIR/autograded/<student>/<ASSIGNMENT>/`` and ``DIR/feedback/<student>/<ASSIGNMENT>/``
+   replaced as whole folders (written beside, then renamed into place);
+2. ``DIR/gradebook.db``: student, submission, grades, comments and late penalties in ONE
+   transaction, updating rows in place (nbgrader's own identity: assignment, notebook, cell,
+   student), so a rerun replaces and never duplicates; manual scores are kept, as nbgrader does;
+3. ``DIR/reports/<student>/<ASSIGNMENT>.json`` written atomically, LAST: it is the record that
+   the submission is fully recorded (``status: graded`` plus the digest of what was graded), which
+   a rerun uses to skip it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from .collect import CellResult
+from .course import Course
+from .worker import SubmissionResult
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def replace_folder(folder: Path, files: dict[str, bytes]) -> None:
+    """Make ``folder`` hold exactly ``files`` (written beside it, then swapped in)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = folder.with_name(f".{folder.name}.{os.getpid()}.new")
+    old = folder.with_name(f".{folder.name}.{os.getpid()}.old")
+    for stale in [*folder.parent.glob(f".{folder.name}.*.new"), *folder.parent.glob(f".{folder.name}.*.old")]:
+        shutil.rmtree(stale, ignore_errors=True)   # left by a run killed mid-swap
+    for rel, data in files.items():
+        path = staging / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    staging.mkdir(parents=True, exist_ok=True)
+    if folder.exists():
+        os.replace(folder, old)
+    os.replace(staging, folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def report_path(course: Course, student: str) -> Path:
+    return course.root / "reports" / student / f"{course.assignment}.json"
+
+
+def read_report(course: Course, student: str) -> dict | None:
+    try:
+        return json.loads(report_path(course, student).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+class Recorder:
+    """Writes results into the course directory and its gradebook (open once, in the parent)."""
+
+    def __init__(self, course: Course):
+        from nbgrader.api import Gradebook
+
+        self.course = course
+        self.gradebook = Gradebook(course.db_url, course.course_id)
+
+    def close(self) -> None:
+        self.gradebook.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- gradebook ---------------------------------------------------------------------
+    def _write_gradebook(self, result: SubmissionResult) -> None:
+        from nbgrader import utils
+        from nbgrader.api import (Comment, Grade, MissingEntry, Student, SubmittedAssignment,
+                                  SubmittedNotebook)
+
+        gb, db, assignment = self.gradebook, self.gradebook.db, self.course.assignment
+        try:
+            try:
+                student = gb.find_student(result.student)
+            except MissingEntry:
+                student = Student(id=result.student)
+                db.add(student)
+                db.flush()
+            timestamp = utils.parse_utc(result.timestamp) if result.timestamp else None
+            try:
+                submission = gb.find_submission(assignment, result.student)
+                if timestamp is not None:
+                    submission.timestamp = timestamp
+            except MissingEntry:  # mirror the assignment's structure, as Gradebook.add_submission does
+                submission = SubmittedAssignment(assignment=gb.find_assignment(assignment), student=student,
+                                                 timestamp=timestamp)
+                for notebook in submission.assignment.notebooks:
+                    nb = SubmittedNotebook(notebook=notebook, assignment=submission)
+                    for cell in notebook.grade_cells:
+                        Grade(cell_id=cell.id, notebook=nb)
+                    for cell in notebook.solution_cells:
+                        Comment(cell_id=cell.id, notebook=nb)
+                    for cell in notebook.task_cells:
+                        Comment(cell_id=cell.id, notebook=nb)
+                        Grade(cell_id=cell.id, notebook=nb)
+                db.add(submission)
+                db.flush()
+            submitted = {n.name: n for n in result.notebooks}
+            for record in result.notebooks:
+                nb = gb.find_submission_notebook(record.name, assignment, result.student)
+                nb.late_submission_penalty = record.late_submission_penalty
+            for record in result.grades:
+                grade = gb.find_grade(record.name, record.notebook, assignment, result.student)
+                grade.auto_score = record.auto_score
+                missing = record.notebook in submitted and not submitted[record.notebook].submitted
+                grade.needs_manual_grade = record.needs_manual_grade or (
+                    grade.manual_score is not None and not missing)
+            for record in result.comments:
+                comment = gb.find_comment(record.name, record.notebook, assignment, result.student)
+                comment.auto_comment = record.auto_comment
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+
+    def _ensure_submission(self, student: str) -> None:
+        """A submission that could not be graded still exists in the gradebook (ungraded), as with nbgrader."""
+        import warnings
+
+        try:
+            with warnings.catch_warnings():  # nbgrader's add_submission trips a harmless SQLAlchemy warning
+                warnings.simplefilter("ignore")
+                self.gradebook.update_or_create_student(student)
+                self.gradebook.update_or_create_submission(self.course.assignment, student)
+        except Exception:  # noqa: BLE001 - the report still says why it failed
+            self.gradebook.db.rollback()
+
+    # -- the report --------------------------------------------------------------------
+    def _report(self, result: SubmissionResult, submission_digest: str) -> dict:
+        gb, assignment = self.gradebook, self.course.assignment
+        submission = gb.find_submission(assignment, result.student)
+        cells_by_key: dict[tuple[str, str], CellResult] = {(c.notebook, c.grade_id): c for c in result.cells}
+        order = {(c.notebook, c.grade_id): i for i, c in enumerate(result.cells)}
+        notebooks = []
+        submitted = {n.name: n.submitted for n in result.notebooks}
+        for nb in sorted(submission.notebooks, key=lambda n: n.name):
+            cells = []
+            for grade in sorted(nb.grades, key=lambda g: order.get((nb.name, g.name), 10**6)):
+                cell = cells_by_key.get((nb.name, grade.name))
+                points = grade.score
+                passed = None if grade.needs_manual_grade or points is None else points >= grade.max_score
+                cells.append({
+                    "grade_id": grade.name, "kind": cell.kind if cell else grade.cell.__class__.__name__,
+                    "points": points, "max_points": grade.max_score, "auto_points": grade.auto_score,
+                    "manual_points": grade.manual_score, "needs_manual_grade": bool(grade.needs_manual_grade),
+                    "passed": passed,
+                    "error": cell.error if cell else None, "traceback": cell.traceback if cell else None,
+                    "tracker": cell.tracker if cell else [],
+                })
+            notebooks.append({"notebook": nb.name, "submitted": submitted.get(nb.name, True),
+                              "score": nb.score, "max_score": nb.max_score,
+                              "late_submission_penalty": nb.late_submission_penalty or 0.0, "cells": cells})
+        penalty = submission.late_submission_penalty or 0.0
+        return {"student_id": result.student, "assignment": assignment, "status": "graded", "reason": "",
+                "score": max(0.0, submission.score - penalty), "raw_score": submission.score,
+                "late_submission_penalty": penalty, "max_score": submission.max_score,
+                "timestamp": result.timestamp, "warnings": result.warnings,
+                "submission_digest": submission_digest, "notebooks": notebooks}
+
+    # -- public ------------------------------------------------------------------------
+    def record(self, result: SubmissionResult, submission_digest: str) -> dict:
+        """Write one result; return the report written (also for failures)."""
+        course, student = self.course, result.student
+        if result.status != "graded":
+            self._ensure_submission(student)
+            report = {"student_id": student, "assignment": course.assignment, "status": "failed",
+                      "reason": result.reason, "warnings": result.warnings,
+                      "submission_digest": submission_digest, "log_tail": result.log[-4000:]}
+            atomic_write(report_path(course, student), _dumps(report))
+            return report
+        replace_folder(course.root / "autograded" / student / course.assignment, result.autograded_files)
+        if result.feedback_files:
+            replace_folder(course.root / "feedback" / student / course.assignment, result.feedback_files)
+        self._write_gradebook(result)
+        report = self._report(result, submission_digest)
+        atomic_write(report_path(course, student), _dumps(report))
+        return report
+
+    def export_csv(self, dest: Path) -> None:
+        """nbgrader's own CSV export of the whole gradebook (one row per student and assignment)."""
+        from nbgrader.plugins.export import CsvExportPlugin
+
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        CsvExportPlugin(to=str(tmp)).export(self.gradebook)
+        os.replace(tmp, dest)
+
+
+def _dumps(report: dict) -> bytes:
+    return (json.dumps(report, indent=1, sort_keys=True, ensure_ascii=False, default=str) + "\n").encode()
