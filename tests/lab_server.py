@@ -34,7 +34,14 @@ def running_lab(workdir: Path, *extra_args: str):
     """Yield the base URL of a JupyterLab started with `course.py lab`; stop it afterwards."""
     port = free_port()
     log = (workdir / "lab.log").open("w+")
-    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(workdir / "runtime"))
+    # A private runtime, workspace and settings directory: no tabs restored from an earlier session,
+    # and no "Jupyter news" prompt over the page.
+    settings = workdir / "lab-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(workdir / "runtime"),
+               JUPYTERLAB_WORKSPACES_DIR=str(workdir / "lab-workspaces"),
+               JUPYTERLAB_SETTINGS_DIR=str(workdir / "lab-settings"))
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "course.py"), "lab", "--no-browser", f"--port={port}",
          "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}", *extra_args],
