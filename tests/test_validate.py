@@ -1,4 +1,8 @@
-"""Students' self-check: nbgrader's Validate passes a solved lesson and names the exercise left unsolved."""
+"""Students' self-check: nbgrader's Validate passes a solved lesson and names the exercise left unsolved.
+
+The "solved" case runs for one lesson (nbval replays every solution and the lesson tests grade every
+solution full marks); the "left unsolved" case runs for every lesson, two validations at a time.
+"""
 import concurrent.futures
 import shutil
 import subprocess
@@ -24,22 +28,52 @@ def _first_line(source):
     return source.strip().splitlines()[0].strip('"')[:60]
 
 
-@pytest.mark.parametrize("assignment", paths.assignments())
-def test_validate_passes_when_solved_and_names_the_unsolved_exercise(tmp_path, assignment):
-    """Solved: 'Success'. Last exercise left as the stub: validation fails on that exercise's tests only."""
+SOLVED_CHECKED = ("lesson01_variables",)   # nbval and the lesson grading tests prove every solution passes
+
+
+def _prepare(tmp_path, assignment):
+    """(student notebook, {case: notebook path}): 'partial' leaves the last exercise as the stub."""
     (source_path,) = paths.notebooks_of(paths.SOLUTIONS, assignment)
     student = nbformat.read(str(paths.NOTEBOOKS / assignment / source_path.name), as_version=4)
     answers = course.solution_answers(nbformat.read(str(source_path), as_version=4))
     last = list(answers)[-1]
-    solved_dir, partial_dir = tmp_path / "solved", tmp_path / "partial"
-    for folder, chosen in ((solved_dir, answers), (partial_dir, {k: v for k, v in answers.items() if k != last})):
-        folder.mkdir()
+    cases = {"partial": {k: v for k, v in answers.items() if k != last}}
+    if assignment in SOLVED_CHECKED:
+        cases["solved"] = answers
+    out = {}
+    for case, chosen in cases.items():
+        folder = tmp_path / assignment / case
+        folder.mkdir(parents=True)
         shutil.copytree(paths.NOTEBOOKS / assignment, folder, dirs_exist_ok=True)
         nbformat.write(course.answer(student, chosen), str(folder / source_path.name))
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        solved, partial = pool.map(_validate, [solved_dir / source_path.name, partial_dir / source_path.name])
+        out[case] = folder / source_path.name
+    return student, last, out
 
-    assert "Success! Your notebook passes all the tests." in solved, solved
+
+@pytest.fixture(scope="module")
+def validated(tmp_path_factory):
+    """Every lesson's Validate output, two `nbgrader validate` runs at a time."""
+    tmp = tmp_path_factory.mktemp("validate")
+    prepared = {a: _prepare(tmp, a) for a in paths.assignments()}
+    jobs = [(a, case, nb) for a, (_, _, cases) in prepared.items() for case, nb in cases.items()]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        outputs = list(pool.map(lambda job: _validate(job[2]), jobs))
+    results = {(a, case): out for (a, case, _), out in zip(jobs, outputs)}
+    return prepared, results
+
+
+@pytest.mark.parametrize("assignment", SOLVED_CHECKED)
+def test_validate_passes_when_solved(validated, assignment):
+    _, results = validated
+    assert "Success! Your notebook passes all the tests." in results[(assignment, "solved")], results[(assignment, "solved")]
+
+
+@pytest.mark.parametrize("assignment", paths.assignments())
+def test_validate_names_the_unsolved_exercise(validated, assignment):
+    """Last exercise left as the stub: validation fails on that exercise's tests only."""
+    prepared, results = validated
+    student, last, _ = prepared[assignment]
+    partial = results[(assignment, "partial")]
     assert "VALIDATION FAILED" in partial, partial
     # The failing cells are the graded cells after the unsolved exercise, up to the next exercise.
     cells = student.cells

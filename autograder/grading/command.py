@@ -54,6 +54,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true",
                         help="regrade every submission, even those already fully recorded")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    limits = parser.add_argument_group("limits for each submission (see README, 'Grading safely')")
+    limits.add_argument("--cell-timeout", type=int, default=None,
+                        help="seconds one cell may run (default: the course's ExecutePreprocessor.timeout)")
+    limits.add_argument("--notebook-timeout", type=int, default=None,
+                        help="seconds one notebook may run before its kernel is stopped (default 1800)")
+    limits.add_argument("--memory-mb", type=int, default=None,
+                        help="address-space limit of a kernel in MiB (default 4096; TensorFlow needs about 3000)")
+    limits.add_argument("--sandbox", choices=("auto", "namespaces", "none"), default="auto",
+                        help="kernel isolation: Linux namespaces, or limits only (default: the best available)")
 
 
 def _lock(course: Course):
@@ -68,8 +77,19 @@ def _lock(course: Course):
     return fh
 
 
+def hidden_paths(course: Course) -> list[str]:
+    """What a student's kernel must not see: the course (gradebook, everyone's submissions), the
+    instructor's sources and this repository's solutions, tests and history, the home directory."""
+    from .. import paths
+
+    candidates = [course.root, course.source_dir.parent, paths.SOLUTIONS, paths.ROOT / ".git", paths.ROOT / "tests",
+                  Path.home()]
+    return sorted({str(p.resolve()) for p in candidates if p.exists()})
+
+
 def grade(assignment: str, course_dir: Path, *, workers: int | None = None, scheduler: str | None = None,
-          force: bool = False, progress: bool = True, feedback: bool = True) -> GradingSummary:
+          force: bool = False, progress: bool = True, feedback: bool = True,
+          limits: dict | None = None) -> GradingSummary:
     """Grade every submission of ``assignment`` in ``course_dir``; raise GradingError if the harness can't run."""
     from .worker import SubmissionJob
 
@@ -88,6 +108,7 @@ def grade(assignment: str, course_dir: Path, *, workers: int | None = None, sche
         source_files = course.source_files()
         template = course.template_db.read_bytes()
         summary = GradingSummary(assignment)
+        hide = hidden_paths(course)
         digests: dict[str, str] = {}
         todo = []
         for student in course.students():
@@ -107,7 +128,8 @@ def grade(assignment: str, course_dir: Path, *, workers: int | None = None, sche
                 yield student, (lambda s=student: SubmissionJob(
                     assignment=assignment, student=s, course_id=course.course_id, config_py=config_py,
                     source_files=source_files, template_gradebook=template,
-                    submitted_files=read_tree(course.submission_dir(s)), feedback=feedback))
+                    submitted_files=read_tree(course.submission_dir(s)), feedback=feedback,
+                    hide=hide, limits=dict(limits or {})))
 
         if scheduler:
             from .executors import run_dask
@@ -154,8 +176,10 @@ def grade(assignment: str, course_dir: Path, *, workers: int | None = None, sche
 def run(args: argparse.Namespace) -> int:
     """The CLI entry point: exit status 0 when grading ran, whatever the students scored."""
     try:
+        limits = {"timeout": args.cell_timeout, "notebook_timeout": args.notebook_timeout,
+                  "memory_mb": args.memory_mb, "sandbox_mode": "" if args.sandbox == "auto" else args.sandbox}
         summary = grade(args.assignment, args.course_dir, workers=args.workers, scheduler=args.scheduler,
-                        force=args.force, progress=not args.no_progress)
+                        force=args.force, progress=not args.no_progress, limits=limits)
     except GradingError as err:
         print(f"grade: cannot grade: {err}", file=sys.stderr)
         return 2

@@ -1,25 +1,39 @@
-"""The one place where grading decides how a submission's kernel is started.
+"""The one place where grading decides how a submission's kernel is started and watched.
 
-nbgrader's ``Execute`` preprocessor (an nbconvert ``ExecutePreprocessor``) launches one kernel per
-notebook through a jupyter_client kernel manager.  Every scratch course a worker grades gets its
-kernel settings from :func:`kernel_config`, so a later change (a pre-warmed, forked kernel behind a
-jupyter_client kernel provisioner, time and memory limits) is made here and nowhere else.
+nbgrader's ``Autograde`` runs ``Execute`` (an nbconvert ``ExecutePreprocessor``) on each
+notebook.  Every scratch course a worker grades gets :func:`kernel_config` merged over the
+course's own config: ``Execute`` is replaced by :class:`.guarded_execute.GuardedExecute`
+(sandboxed kernel, guarded tests, time/memory/output limits), everything else in nbgrader's
+autograde pipeline stays as it is.
 """
 from __future__ import annotations
 
 from traitlets.config import Config
 
+LIMIT_NAMES = ("timeout", "notebook_timeout", "memory_mb", "file_mb", "disk_mb", "max_output_kb", "sandbox_mode")
 
-def kernel_config() -> Config:
-    """Config merged over the course's own config in each worker's scratch course.
 
-    Today: nbgrader's defaults (``AsyncKernelManager``, the notebook's kernel spec, the course's
-    ``ExecutePreprocessor.timeout``).  The kernel-launch hook for later work:
-    ``c.Execute.kernel_manager_class`` or ``c.KernelManager.provisioner`` / ``kernel_spec`` metadata.
-    """
-    return Config()
+def kernel_config(report_dir: str = "", hide: list[str] | None = None, limits: dict | None = None) -> Config:
+    """Config merged over the course's own config in each worker's scratch course."""
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
+                                        SaveAutoGrades)
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+
+    from .guarded_execute import GuardedExecute
+
+    c = Config()
+    c.Autograde.autograde_preprocessors = [GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                           SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    c.GuardedExecute.report_dir = report_dir
+    c.GuardedExecute.hide = list(hide or [])
+    for name, value in (limits or {}).items():
+        if name not in LIMIT_NAMES:
+            raise ValueError(f"unknown grading limit {name!r} (known: {', '.join(LIMIT_NAMES)})")
+        if value is not None:
+            setattr(c.GuardedExecute, name, value)
+    return c
 
 
 def kernel_env() -> dict[str, str]:
-    """Environment variables a worker sets before it starts kernels (the kernel inherits them)."""
+    """Environment variables a worker sets before it starts kernels."""
     return {"TF_CPP_MIN_LOG_LEVEL": "3"}

@@ -83,6 +83,13 @@ class Recorder:
 
     # -- gradebook ---------------------------------------------------------------------
     def _write_gradebook(self, result: SubmissionResult) -> None:
+        import warnings
+
+        with warnings.catch_warnings():  # SQLAlchemy's autoflush note while the new rows are linked up
+            warnings.simplefilter("ignore")
+            self._write_gradebook_rows(result)
+
+    def _write_gradebook_rows(self, result: SubmissionResult) -> None:
         from nbgrader import utils
         from nbgrader.api import (Comment, Grade, MissingEntry, Student, SubmittedAssignment,
                                   SubmittedNotebook)
@@ -174,7 +181,8 @@ class Recorder:
                 "score": max(0.0, submission.score - penalty), "raw_score": submission.score,
                 "late_submission_penalty": penalty, "max_score": submission.max_score,
                 "timestamp": result.timestamp, "warnings": result.warnings,
-                "submission_digest": submission_digest, "notebooks": notebooks}
+                "needs_review": bool(result.review), "review": result.review, "withheld": result.withheld,
+                "guard": result.guard, "submission_digest": submission_digest, "notebooks": notebooks}
 
     # -- public ------------------------------------------------------------------------
     def record(self, result: SubmissionResult, submission_digest: str) -> dict:
@@ -196,12 +204,36 @@ class Recorder:
         return report
 
     def export_csv(self, dest: Path) -> None:
-        """nbgrader's own CSV export of the whole gradebook (one row per student and assignment)."""
+        """nbgrader's own CSV export of the whole gradebook (one row per student and assignment), plus
+        ``needs_review`` and ``review_reason`` from each submission's report (see :mod:`.review`)."""
+        import csv
+
         from nbgrader.plugins.export import CsvExportPlugin
 
         tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
         CsvExportPlugin(to=str(tmp)).export(self.gradebook)
+        with open(tmp, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+            fields = list(rows[0].keys()) if rows else []
+        if fields:
+            for row in rows:
+                report = _read_json(self.course.root / "reports" / row["student_id"] / f"{row['assignment']}.json")
+                items = (report or {}).get("review") or []
+                row["needs_review"] = "yes" if items else "no"
+                row["review_reason"] = " | ".join(
+                    f"{i['notebook']}{', ' + i['cell'] if i.get('cell') else ''}: {i['reason']}" for i in items[:5])[:1000]
+            with open(tmp, "w", newline="") as fh:
+                writer = csv.DictWriter(fh, fieldnames=[*fields, "needs_review", "review_reason"])
+                writer.writeheader()
+                writer.writerows(rows)
         os.replace(tmp, dest)
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def _dumps(report: dict) -> bytes:

@@ -39,6 +39,8 @@ class SubmissionJob:
     template_gradebook: bytes        # SQLite file with only the assignment's definitions
     submitted_files: dict[str, bytes]  # submitted/<student>/<assignment>/ (notebooks, timestamp.txt, data)
     feedback: bool = True
+    hide: list[str] = field(default_factory=list)     # paths the student's kernel must not see
+    limits: dict = field(default_factory=dict)        # GuardedExecute settings (timeouts, memory, ...)
 
 
 @dataclass
@@ -80,6 +82,9 @@ class SubmissionResult:
     feedback_files: dict[str, bytes] = field(default_factory=dict)
     log: str = ""
     seconds: float = 0.0
+    review: list[dict] = field(default_factory=list)  # {notebook, cell, reason}: points withheld until an instructor decides
+    withheld: dict[str, float | None] = field(default_factory=dict)  # "notebook/cell" -> the score nbgrader gave
+    guard: dict[str, dict] = field(default_factory=dict)  # notebook -> the guard's findings (sandbox mode, kernel death)
 
 
 def _write_tree(root: Path, files: dict[str, bytes]) -> None:
@@ -99,13 +104,21 @@ def _check_notebooks(job: SubmissionJob) -> tuple[list[str], list[str]]:
     submitted = {Path(rel).name: data for rel, data in job.submitted_files.items()
                  if rel.endswith(".ipynb") and "/" not in rel}
     expected = sorted(rel for rel in job.source_files if rel.endswith(".ipynb") and "/" not in rel)
-    if not submitted:
-        problems.append(f"student {job.student}: no notebook in submitted/{job.student}/{job.assignment}/ "
+    if not set(submitted) & set(expected):
+        found = f" (found only {', '.join(sorted(submitted))})" if submitted else ""
+        problems.append(f"student {job.student}: no notebook of the assignment in "
+                        f"submitted/{job.student}/{job.assignment}/{found} "
                         f"(expected {', '.join(expected)})")
     for name in expected:
         if name not in submitted and submitted:
             warnings.append(f"student {job.student}: {name} is missing from the submission (scored 0)")
+    for name in sorted(submitted):
+        if name not in expected:
+            warnings.append(f"student {job.student}: {name} is not a notebook of {job.assignment} "
+                            f"(expected {', '.join(expected)}); it was not graded")
     for name, data in sorted(submitted.items()):
+        if name not in expected:
+            continue
         try:
             nb = nbformat.reads(data.decode("utf-8"), as_version=4)
             nbformat.validate(nb)
@@ -120,6 +133,26 @@ def _check_notebooks(job: SubmissionJob) -> tuple[list[str], list[str]]:
                 problems.append(f"student {job.student}: {name} has malformed nbgrader cell metadata")
                 break
     return problems, warnings
+
+
+def _static_findings(job: SubmissionJob) -> dict[str, list]:
+    """notebook name -> findings of :func:`.static_checks.scan` (submitted against source)."""
+    import nbformat
+
+    from .static_checks import Finding, scan
+
+    found = {}
+    for rel, data in job.source_files.items():
+        if not rel.endswith(".ipynb") or "/" in rel or rel not in job.submitted_files:
+            continue
+        try:
+            source = nbformat.reads(data.decode("utf-8"), as_version=4)
+            submitted = nbformat.reads(job.submitted_files[rel].decode("utf-8"), as_version=4)
+            found[Path(rel).stem] = scan(submitted, source)
+        except Exception as err:  # noqa: BLE001 - an unreadable cell must not pass unchecked
+            found[Path(rel).stem] = [Finding(-1, None, f"could not be checked before running "
+                                                       f"({type(err).__name__}: {str(err)[:200]})")]
+    return found
 
 
 def _scratch_config(job: SubmissionJob, root: Path):
@@ -143,7 +176,7 @@ def _scratch_config(job: SubmissionJob, root: Path):
     cd.student_id = job.student
     cd.notebook_id = "*"
     config.merge(overrides)
-    config.merge(kernel_config())
+    config.merge(kernel_config(report_dir=str(root / "guard"), hide=[str(root), *job.hide], limits=job.limits))
     return config
 
 
@@ -192,6 +225,7 @@ def _grade(job: SubmissionJob) -> SubmissionResult:
         if problems:
             result.reason = "; ".join(problems)
             return result
+        static = _static_findings(job)
         (scratch / "nbgrader_config.py").write_bytes(job.config_py)
         (scratch / "gradebook.db").write_bytes(job.template_gradebook)
         _write_tree(scratch / "source" / job.assignment, job.source_files)
@@ -213,6 +247,7 @@ def _grade(job: SubmissionJob) -> SubmissionResult:
                              + (" | ".join(errors[:6]) or "see log"))
             return result
         _read_gradebook(result, config.CourseDirectory.db_url, job)
+        _review(result, static, scratch / "guard")
 
         autograded = scratch / "autograded" / job.student / job.assignment
         result.autograded_files = {rel: data for rel, data in _read(autograded).items()}
@@ -250,6 +285,24 @@ def _grade(job: SubmissionJob) -> SubmissionResult:
         result.log = log_buffer.getvalue()[-20000:]
         result.seconds = time.perf_counter() - start
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _review(result: SubmissionResult, static: dict[str, list], guard_dir: Path) -> None:
+    """Withhold the points of every graded cell a finding affects (see :mod:`.review`)."""
+    from .review import apply_review, collect_items
+
+    items = []
+    for notebook in sorted({n.name for n in result.notebooks}):
+        path = guard_dir / f"{notebook}.json"
+        findings = json.loads(path.read_text()) if path.exists() else None
+        if findings is not None:
+            result.guard[notebook] = {k: findings.get(k) for k in ("sandbox", "sandbox_why", "dead", "seconds")}
+        elif any(n.name == notebook and n.submitted for n in result.notebooks):
+            findings = {"notebook": ["the grader's guard left no report for this notebook"]}
+        items += collect_items(notebook, findings, static.get(notebook, []))
+    withheld = apply_review(result.grades, items)
+    result.review = [{"notebook": i.notebook, "cell": i.cell, "reason": i.reason} for i in items]
+    result.withheld = {f"{nb}/{cell}": score for (nb, cell), score in withheld.items()}
 
 
 def _read(folder: Path) -> dict[str, bytes]:

@@ -1,0 +1,298 @@
+"""nbgrader's ``Execute`` step, hardened: sandboxed kernel, guarded tests, limits, per-cell failures.
+
+:class:`GuardedExecute` replaces nbgrader's ``Execute`` in the worker's scratch course (see
+:mod:`.kernel`).  For one notebook it:
+
+* prepares a *jail* folder (the kernel's working directory: a copy of the submission's other
+  files, Unix sockets for the kernel connection, nothing else) and starts the kernel through
+  :mod:`.sandbox` (namespaces where available, resource limits always) with a scrubbed
+  environment;
+* swaps each test cell's source for ``__autograder_guard__("<nonce>")`` while it runs (the real
+  tests travel to :mod:`.guard` through a private file descriptor), and restores it afterwards so
+  the autograded notebook and the feedback show the tests as written;
+* reads the guard's channel as the cells run and checks every report (sequence, HMAC, one
+  result per test, no integrity problem, no watched event);
+* enforces the limits: per-cell time (nbgrader's ``timeout``), whole-notebook time, output per
+  cell; a dead or killed kernel gives the cell that was running a clear error and every later
+  code cell a "not run" error, so nbgrader scores what did not run 0 and grading goes on;
+* writes its findings to ``<report_dir>/<notebook>.json`` for the worker (:mod:`.review`).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from nbclient.util import run_sync
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import Execute
+from traitlets import Dict, Integer, List, Unicode
+
+from . import sandbox
+from .guard import BRIEF_FD_ENV, CHANNEL_FD_ENV
+from .static_checks import trusted_bindings
+
+KERNEL_ENV_KEEP = ("LANG", "LC_ALL", "TZ")
+PROTECTED_PACKAGES = ["numpy", "tensorflow", "keras", "autograder"]
+
+
+def _error(ename: str, evalue: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue,
+                        traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
+
+
+def is_test_cell(cell) -> bool:
+    md = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.cell_type == "code" and bool(md.get("grade")) and not md.get("solution")
+
+
+def is_trusted_cell(cell) -> bool:
+    """Cells whose source nbgrader restores from the gradebook: locked cells and test cells."""
+    md = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.cell_type == "code" and (bool(md.get("locked")) or is_test_cell(cell))
+
+
+class _Channel:
+    """Reads the guard's reports as they arrive, tagging each with the cell running at the time."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.cell_index = -1
+        self.lines: list[tuple[int, bytes]] = []
+        self._buffer = b""
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self._buffer += chunk
+            while b"\n" in self._buffer:
+                line, self._buffer = self._buffer.split(b"\n", 1)
+                if len(self.lines) < 10000:
+                    self.lines.append((self.cell_index, line))
+
+    def close(self) -> None:
+        self._thread.join(timeout=5)
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+class GuardedExecute(Execute):
+    """nbgrader's Execute with the sandboxed, guarded kernel (see the module docstring)."""
+
+    notebook_timeout = Integer(1800, help="Seconds a whole notebook may run before its kernel is killed.").tag(config=True)
+    memory_mb = Integer(4096, help="Address-space limit of the kernel, MiB.").tag(config=True)
+    file_mb = Integer(256, help="Largest file the kernel may write, MiB.").tag(config=True)
+    disk_mb = Integer(512, help="Writable space of the kernel (namespaces only), MiB.").tag(config=True)
+    max_output_kb = Integer(1024, help="Output kept per cell, KiB; a cell printing 20x that is stopped.").tag(config=True)
+    hide = List(Unicode(), help="Paths the kernel must not see (course directory, solutions, ...).").tag(config=True)
+    report_dir = Unicode("", help="Folder for the findings (<notebook>.json) read by the worker.").tag(config=True)
+    protected_packages = List(Unicode(), PROTECTED_PACKAGES).tag(config=True)
+    sandbox_mode = Unicode("", help="'namespaces', 'none', or '' for the best available.").tag(config=True)
+    extra_env = Dict(help="Environment variables given to the kernel.").tag(config=True)
+
+    # -- one notebook ----------------------------------------------------------------------
+    def preprocess(self, nb, resources=None, km=None):
+        self._dead_reason = ""
+        self._output_bytes: dict[int, int] = {}
+        self._cut: set[int] = set()
+        self._tests: dict[str, tuple[int, str, str]] = {}   # nonce -> (cell index, grade_id, source)
+        mode, why = ("none", "") if self.sandbox_mode == "none" else sandbox.best_mode()
+        self._mode, self._mode_why = mode, why
+        self._jail = Path(tempfile.mkdtemp(prefix="agj-", dir="/tmp"))
+        run_path = Path((resources or {}).get("metadata", {}).get("path") or ".")
+        work = self._jail / "work"
+        shutil.copytree(run_path, work, ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+        for sub in ("ipc", "runtime"):
+            (self._jail / sub).mkdir()
+        self._key = secrets.token_bytes(32)
+        trusted_sources = []
+        for index, cell in enumerate(nb.cells):
+            if is_trusted_cell(cell):
+                trusted_sources.append(cell.source)
+            if is_test_cell(cell):
+                nonce = secrets.token_hex(12)
+                grade_id = cell.metadata["nbgrader"].get("grade_id", f"cell{index}")
+                self._tests[nonce] = (index, grade_id, cell.source)
+                cell.source = f'__autograder_guard__("{nonce}")'
+        imports, bindings = trusted_bindings(trusted_sources)
+        brief = {
+            "key": self._key.hex(),
+            "tests": {n: {"grade_id": g, "source": s} for n, (_, g, s) in self._tests.items()},
+            "imports": imports, "bindings": bindings,
+            "protected_packages": list(self.protected_packages),
+            "trusted_prefixes": trusted_prefixes(),
+            "protected_paths": [p.rstrip("/") + "/" for p in self.hide],
+        }
+        self._brief_fd = os.memfd_create("autograder-brief", 0)
+        os.write(self._brief_fd, json.dumps(brief).encode())
+        os.lseek(self._brief_fd, 0, os.SEEK_SET)
+        read_end, self._channel_w = os.pipe()
+        self._channel = _Channel(read_end)
+        resources = resources or {}
+        resources.setdefault("metadata", {})["path"] = str(work)
+        started = time.monotonic()
+        watchdog = threading.Timer(self.notebook_timeout, self._kill, args=(
+            f"the notebook ran past its time limit ({self.notebook_timeout} s) and its kernel was stopped",))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            watchdog.cancel()
+            for fd in (self._brief_fd, self._channel_w):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            self._channel.close()
+            for nonce, (index, _, source) in self._tests.items():
+                nb.cells[index].source = source
+            self._write_findings(nb, time.monotonic() - started)
+            shutil.rmtree(self._jail, ignore_errors=True)
+
+    def create_kernel_manager(self):
+        from jupyter_client.kernelspec import KernelSpec
+
+        km = super().create_kernel_manager()
+        km._kernel_spec = KernelSpec(argv=[sys.executable, "-m", "autograder.grading.sandbox", "-f",
+                                           "{connection_file}"],
+                                     display_name="Python 3 (graded)", language="python",
+                                     interrupt_mode="signal", metadata={})
+        km.transport = "ipc"
+        km.ip = str(self._jail / "ipc" / "k")
+        km.connection_file = str(self._jail / "runtime" / "kernel.json")
+        return km
+
+    async def async_start_new_kernel(self, **kwargs):
+        profile = sandbox.Profile(mode=self._mode, jail=str(self._jail), hide=list(self.hide),
+                                  memory_mb=self.memory_mb, file_mb=self.file_mb, disk_mb=self.disk_mb,
+                                  cpu_seconds=max(60, 2 * self.notebook_timeout))
+        env = {k: os.environ[k] for k in KERNEL_ENV_KEEP if k in os.environ}
+        env.update({
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+            "HOME": str(self._jail / "work"), "TMPDIR": "/tmp", "PYTHONNOUSERSITE": "1",
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "MPLCONFIGDIR": str(self._jail / "work" / ".config" / "matplotlib"),
+            "IPYTHONDIR": str(self._jail / "work" / ".ipython"),
+            "JUPYTER_RUNTIME_DIR": str(self._jail / "runtime"),
+            "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0",
+            sandbox.PROFILE_ENV: profile.to_env(),
+            BRIEF_FD_ENV: str(self._brief_fd), CHANNEL_FD_ENV: str(self._channel_w),
+            **self.extra_env,
+        })
+        kwargs.update(env=env, cwd=str(self._jail / "work"), pass_fds=(self._brief_fd, self._channel_w))
+        await super().async_start_new_kernel(**kwargs)
+        for fd in (self._brief_fd, self._channel_w):   # the kernel holds its copies now
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._brief_fd = self._channel_w = -1
+
+    start_new_kernel = run_sync(async_start_new_kernel)  # nbconvert's sync path calls this one
+
+    # -- each cell ---------------------------------------------------------------------------
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or not cell.source.strip():
+            return cell, self.resources
+        if self._dead_reason:
+            cell.outputs = [_error("CellNotRun", f"not run: {self._dead_reason}")]
+            return cell, self.resources
+        self._channel.cell_index = index
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except Exception as err:  # noqa: BLE001 - DeadKernelError, timeouts nbclient gave up on, ...
+            reason = self._dead_reason or _death_reason(err, self)
+            self._dead_reason = self._dead_reason or reason
+            cell.outputs = [o for o in cell.get("outputs", []) if o.get("output_type") != "error"]
+            cell.outputs.append(_error("KernelDied", reason))
+            self._kill(reason)
+            return cell, self.resources
+
+    def output(self, outs, msg, display_id, cell_index):
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        total = self._output_bytes.get(cell_index, 0) + size
+        self._output_bytes[cell_index] = total
+        limit = self.max_output_kb * 1024
+        if total > 20 * limit and not self._dead_reason:
+            self._kill(f"the cell printed more than {20 * self.max_output_kb} KiB of output and was stopped")
+        if total > limit:
+            if cell_index not in self._cut:
+                self._cut.add(cell_index)
+                outs.append(NotebookNode(output_type="stream", name="stderr",
+                                         text=f"[autograder: output of this cell cut at {self.max_output_kb} KiB]\n"))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    def _kill(self, reason: str) -> None:
+        if not self._dead_reason:
+            self._dead_reason = reason
+        km = getattr(self, "km", None)
+        process = getattr(getattr(km, "provisioner", None), "process", None)
+        if process is not None and process.poll() is None:
+            try:
+                os.killpg(os.getpgid(process.pid), signal.SIGKILL)
+            except (OSError, ProcessLookupError):
+                try:
+                    process.kill()
+                except OSError:
+                    pass
+
+    # -- findings ----------------------------------------------------------------------------
+    def _write_findings(self, nb, seconds: float) -> None:
+        from .review import check_reports
+
+        findings = check_reports(self._key, self._channel.lines, self._tests, nb, self._dead_reason)
+        findings.update(sandbox=self._mode, sandbox_why=self._mode_why, seconds=round(seconds, 2))
+        if self.report_dir:
+            name = Path(self.resources.get("unique_key", "notebook")).name
+            out = Path(self.report_dir) / f"{name}.json"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(findings, indent=1))
+
+
+def _death_reason(err: Exception, executor: GuardedExecute) -> str:
+    name = type(err).__name__
+    if name == "DeadKernelError":
+        return (f"the kernel died while running this cell (memory limit of {executor.memory_mb} MiB, "
+                f"os._exit, a crash, or a signal)")
+    if "Timeout" in name or isinstance(err, TimeoutError):
+        return f"the cell did not finish within its time limit ({executor.timeout} s)"
+    return f"the kernel stopped responding ({name}: {str(err)[:200]})"
+
+
+def trusted_prefixes() -> list[str]:
+    """Files whose code is not the student's: the Python installation, the environment, this package."""
+    import autograder
+
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(autograder.__file__).resolve().parent)}
+    return sorted({r.rstrip("/") + "/" for r in roots} | {"<frozen "})
+
+
+def verify_line(key: bytes, line: bytes) -> dict | None:
+    body, _, mac = line.rpartition(b" ")
+    expected = hmac.new(key, body, hashlib.sha256).hexdigest().encode()
+    if not body or not hmac.compare_digest(mac, expected):
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None

@@ -1,0 +1,175 @@
+"""Starting a grading kernel in a sandbox: its own namespaces, a private filesystem view, limits.
+
+The kernel command (see :mod:`.guarded_execute`) is ``python -m autograder.grading.sandbox -f
+CONNECTION_FILE`` with the sandbox *profile* in the environment variable ``AUTOGRADER_SANDBOX``.
+Stage 1 (here, outside) sets the resource limits and, where Linux namespaces are available,
+re-executes itself inside ``unshare --user --map-root-user --mount --net --pid`` (util-linux).
+Stage 2 (``--inner``, inside the namespaces, still before any student code):
+
+* a fresh, size-limited tmpfs on ``/tmp`` and ``/dev/shm`` (other submissions' scratch folders,
+  the grading worker's files vanish), with the kernel's own *jail* folder bound back in;
+* a tmpfs over every path of the profile's ``hide`` list (the course directory with the
+  gradebook and every student's submission, the repository's ``solutions/`` and ``.git``, the
+  home directory);
+* the whole filesystem re-mounted read-only except the jail and the new tmpfs;
+* no network: a new network namespace with no interface up (the kernel talks to the worker
+  over Unix sockets in the jail);
+* a new PID namespace: the kernel cannot see or signal the grader, and when the kernel's process
+  tree is killed, everything it started dies with it (``--kill-child``);
+* then every capability is dropped (``setpriv --bounding-set=-all --no-new-privs``), so the
+  student's code cannot undo any of it, and :mod:`.guard` starts the kernel.
+
+Where namespaces are not available (``unshare`` missing or user namespaces disabled), the
+kernel runs with the limits only, and :mod:`.guard` reports (rather than prevents) reads of the
+hidden paths made through Python; see the README, "Grading safely".
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+
+PROFILE_ENV = "AUTOGRADER_SANDBOX"
+MODE_ENV = "AUTOGRADER_SANDBOX_MODE"   # "namespaces", "none" or unset (= best available)
+UNSHARE = ["unshare", "--user", "--map-root-user", "--mount", "--net", "--pid", "--fork", "--kill-child",
+           "--mount-proc", "--propagation", "private"]
+DROP_CAPABILITIES = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--ambient-caps=-all", "--no-new-privs"]
+
+
+@dataclass
+class Profile:
+    mode: str                          # "namespaces" or "none"
+    jail: str                          # the kernel's folder: work/ (its cwd), ipc/, runtime/
+    hide: list[str] = field(default_factory=list)
+    memory_mb: int = 4096              # address space (TensorFlow needs about 3 GiB of it to import)
+    file_mb: int = 256                 # largest file the kernel may write
+    disk_mb: int = 512                 # its writable space (tmpfs sizes), namespaces only
+    cpu_seconds: int = 3600            # CPU time of the kernel process (a backstop for the wall-clock limits)
+
+    def to_env(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_env(cls) -> Profile:
+        return cls(**json.loads(os.environ.pop(PROFILE_ENV)))
+
+
+@functools.lru_cache(maxsize=1)
+def namespaces_available() -> tuple[bool, str]:
+    """(usable, why not): can this machine run the kernel in its own user/mount/net/pid namespaces?"""
+    missing = [tool for tool in ("unshare", "setpriv", "mount") if shutil.which(tool) is None]
+    if missing:
+        return False, f"{', '.join(missing)} not installed (util-linux)"
+    try:
+        probe = subprocess.run([*UNSHARE, "sh", "-c", "mount -t tmpfs none /tmp && mount -o remount,bind,ro /"],
+                               capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return False, f"unshare failed: {err}"
+    if probe.returncode != 0:
+        return False, f"user namespaces unavailable: {probe.stderr.strip()[:200]}"
+    return True, ""
+
+
+def best_mode() -> tuple[str, str]:
+    """The sandbox mode to use here and, when it is the weaker one, why."""
+    forced = os.environ.get(MODE_ENV, "").strip()
+    if forced == "none":
+        return "none", f"{MODE_ENV}=none"
+    usable, why = namespaces_available()
+    if forced == "namespaces" and not usable:
+        raise RuntimeError(f"{MODE_ENV}=namespaces but {why}")
+    return ("namespaces", "") if usable else ("none", why)
+
+
+def _set_limits(profile: Profile) -> None:
+    def cap(which, value):
+        soft, hard = resource.getrlimit(which)
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(which, (value, value))
+
+    cap(resource.RLIMIT_AS, profile.memory_mb * 1024 * 1024)
+    cap(resource.RLIMIT_FSIZE, profile.file_mb * 1024 * 1024)
+    cap(resource.RLIMIT_CORE, 0)
+    cap(resource.RLIMIT_CPU, profile.cpu_seconds)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large write fails with EFBIG instead of killing
+
+
+def _mount(*args: str) -> None:
+    subprocess.run(["mount", "--no-canonicalize", *args], check=True, capture_output=True)
+
+
+def _hide(path: str, needed: list[str]) -> None:
+    """Cover ``path`` (tmpfs for a folder, /dev/null for a file); for a folder that holds something the
+    kernel needs (the Python installation under a home directory), cover its other entries instead."""
+    if not os.path.lexists(path) or os.path.islink(path):
+        return
+    inside = [n for n in needed if n == path or n.startswith(path + "/")]
+    if not inside:
+        if os.path.isdir(path):
+            _mount("-t", "tmpfs", "-o", "size=1m,mode=000", "none", path)
+        elif os.path.isfile(path):
+            _mount("--bind", "/dev/null", path)
+        return
+    if any(n == path for n in inside) or not os.path.isdir(path):
+        return
+    for entry in os.listdir(path):
+        _hide(os.path.join(path, entry), inside)
+
+
+def _inner(profile: Profile) -> None:
+    """Inside the namespaces, as the namespace's root: build the filesystem view, then drop privileges."""
+    jail = profile.jail
+    os.chdir(jail)  # keeps the jail reachable as "." once /tmp is covered
+    size = f"size={profile.disk_mb}m"
+    for path in ("/tmp", "/dev/shm"):
+        if os.path.isdir(path) and not jail.startswith(path + "/"):
+            _mount("-t", "tmpfs", "-o", size, "none", path)
+    for path in ("/tmp", "/dev/shm"):
+        if jail.startswith(path + "/"):
+            _mount("-t", "tmpfs", "-o", size, "none", path)
+            os.makedirs(jail, exist_ok=True)
+            _mount("--bind", ".", jail)
+    work = os.path.join(jail, "work")
+    kept = {}
+    for root, _, files in os.walk(work):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as fh:
+                kept[os.path.relpath(path, work)] = fh.read()
+    _mount("-t", "tmpfs", "-o", size, "none", work)
+    for rel, data in kept.items():
+        os.makedirs(os.path.dirname(os.path.join(work, rel)), exist_ok=True)
+        with open(os.path.join(work, rel), "wb") as fh:
+            fh.write(data)
+    needed = [jail, sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.realpath(sys.executable),
+              os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
+    for path in profile.hide:
+        _hide(path.rstrip("/") or "/", [os.path.realpath(n) for n in needed])
+    _mount("-o", "remount,bind,ro", "/")
+    os.chdir(work)
+
+
+def main(argv: list[str]) -> None:
+    profile = Profile.from_env()
+    inner = argv[:1] == ["--inner"]
+    rest = argv[1:] if inner else argv
+    kernel = [sys.executable, "-m", "autograder.grading.guard", *rest]
+    if inner:
+        _inner(profile)
+        os.execvp(DROP_CAPABILITIES[0], [*DROP_CAPABILITIES, *kernel])
+    _set_limits(profile)
+    if profile.mode == "namespaces":
+        os.environ[PROFILE_ENV] = profile.to_env()
+        os.execvp(UNSHARE[0], [*UNSHARE, sys.executable, "-m", "autograder.grading.sandbox", "--inner", *rest])
+    os.chdir(os.path.join(profile.jail, "work"))
+    os.execv(sys.executable, kernel)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
