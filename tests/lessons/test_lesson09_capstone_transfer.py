@@ -5,7 +5,7 @@ from lesson_grading import WrongAnswer, check_lesson, grade_lesson
 ASSIGNMENT = "lesson09_capstone_transfer"
 
 WRONG_ANSWERS = [
-    # Exercise 1: the base is not frozen, so fit() trains it along with the new head.
+    # Exercise 1: the base is not frozen, so training updates it along with the new head.
     WrongAnswer(
         student="base_not_frozen",
         answers={"build_transfer_model": (
@@ -34,8 +34,7 @@ WRONG_ANSWERS = [
             "def fine_tune(model, base, num_top_layers, lr, X, y, num_epochs):\n"
             "    for layer in base.layers[-num_top_layers:]:\n"
             "        layer.trainable = True\n"
-            "    model.compile(optimizer=keras.optimizers.Adam(lr), loss='sparse_categorical_crossentropy',\n"
-            "                  metrics=['accuracy'])\n"
+            "    model.compile(optimizer=keras.optimizers.SGD(lr), loss='categorical_crossentropy')\n"
             "    return model.fit(X, y, epochs=num_epochs, batch_size=16, verbose=0)\n")},
         fails=frozenset({"test_fine_tune_updates"}),
         feedback=("`base/block2_bn/moving_mean`: expected frozen, but it was updated",
