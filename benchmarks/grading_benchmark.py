@@ -3,20 +3,31 @@
     .venv/bin/python benchmarks/grading_benchmark.py [--assignment lesson01_variables] [--count 40] [--workers N]
 
 Builds one nbgrader course from this repository (the assignment generated into its gradebook),
-submits COUNT varied submissions (correct, wrong, empty), copies the course twice and grades one
-copy with `nbgrader autograde ASSIGNMENT --create --force` and the other with the grading command
-(which also writes feedback, reports and grades.csv), each timed from the shell's point of view.
-Prints seconds per submission for each (wall clock and CPU time of the command with all its
-workers and kernels), the throughput ratio, a CPU-time-based estimate of the ratio on an idle
-machine (useful when other work loads the machine), and checks the scores agree cell by cell.
+submits COUNT varied submissions (correct, wrong, empty), and grades copies of it, one after the
+other, in the same run:
+
+1. plain `nbgrader autograde ASSIGNMENT --create --force` (one kernel at a time, a new one per notebook);
+2. the command with cold kernels (`--kernels cold --no-feedback`): the same work as plain nbgrader,
+   on WORKERS processes, in the sandbox: the ratio from parallelism alone;
+3. the command with warm kernels (`--no-feedback`): each kernel forked from a template that has
+   already imported TensorFlow;
+4. the command with warm kernels and feedback (the instructor's whole job: feedback HTML too).
+
+Prints wall-clock seconds per submission and the throughput ratios, the per-notebook overhead (the
+notebook's time in the executor minus the time its cells ran: kernel start, connection, shutdown),
+peak resident memory (each worker, each kernel, the template), and whether the template grew while it
+forked kernels.  CPU seconds are those of every process the command waited for (workers, templates
+and the kernels they reaped).  Scores must agree cell by cell across all runs.
 A script, not a test: timings on a shared machine are noisy.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -61,6 +72,35 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
     return seconds, children_cpu() - cpu
 
 
+def reports(root: Path, assignment: str) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((root / "reports").glob(f"*/{assignment}.json"))]
+
+
+def kernel_figures(root: Path, assignment: str) -> dict:
+    """Median per-notebook overhead and cell time, kernel kinds, peak memory, the templates' growth."""
+    guards = [g for r in reports(root, assignment) for g in r["guard"].values()]
+    stats = [r.get("stats") or {} for r in reports(root, assignment)]
+    templates: dict[int, list[dict]] = {}
+    for s in stats:
+        if s.get("template"):
+            templates.setdefault(s["template"]["pid"], []).append(s["template"])
+    growth = []
+    for seen in templates.values():
+        seen.sort(key=lambda t: t["forks"])
+        growth.append((seen[0]["forks"], seen[0]["rss_kb"], seen[-1]["forks"], seen[-1]["rss_kb"],
+                       max(t["peak_rss_kb"] for t in seen)))
+    return {
+        "kernels": sorted({g.get("kernel") for g in guards}),
+        "why": sorted({g.get("kernel_why") for g in guards if g.get("kernel_why")}),
+        "overhead": statistics.median(g["overhead_seconds"] for g in guards),
+        "overhead_mean": statistics.mean(g["overhead_seconds"] for g in guards),
+        "cells": statistics.median(g["cells_seconds"] for g in guards),
+        "kernel_peak_mib": max(g.get("kernel_peak_rss_kb") or 0 for g in guards) / 1024,
+        "worker_peak_mib": max((s.get("worker_peak_rss_kb") or 0 for s in stats), default=0) / 1024,
+        "templates": growth,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--assignment", default="lesson01_variables")
@@ -73,25 +113,39 @@ def main() -> int:
     try:
         base = tmp / "base"
         build(base, args.assignment, args.count)
-        plain, ours = shutil.copytree(base, tmp / "plain"), shutil.copytree(base, tmp / "ours")
-        t_plain, c_plain = timed([sys.executable, "-m", "nbgrader", "autograde", args.assignment, "--create",
-                                  "--force"], plain)
-        t_ours, c_ours = timed([sys.executable, "-m", "autograder", "grade", args.assignment, "--course-dir",
-                                str(ours), "--workers", str(args.workers), "--no-progress"], ROOT)
-        same = course.scores(plain, args.assignment) == course.scores(ours, args.assignment)
+        command = [sys.executable, "-m", "autograder", "grade", args.assignment, "--workers", str(args.workers),
+                   "--no-progress", "--course-dir"]
+        plain = [sys.executable, "-m", "nbgrader", "autograde", args.assignment, "--create", "--force"]
+        runs = {   # name -> the command line, given the course directory, and where it runs
+            "plain nbgrader autograde": lambda root: (plain, root),
+            "command, cold kernels": lambda root: ([*command, str(root), "--kernels", "cold", "--no-feedback"], ROOT),
+            "command, warm kernels": lambda root: ([*command, str(root), "--no-feedback"], ROOT),
+            "command, warm + feedback": lambda root: ([*command, str(root)], ROOT),
+        }
+        results = {}
+        for i, (name, line) in enumerate(runs.items()):
+            root = shutil.copytree(base, tmp / f"run{i}")
+            seconds, cpu = timed(*line(root))
+            results[name] = (root, seconds, cpu)
         n, cores = args.count, os.cpu_count()
+        plain_root, t_plain, _ = results["plain nbgrader autograde"]
+        scores = [course.scores(root, args.assignment) for root, _, _ in results.values()]
+        same = all(s == scores[0] for s in scores)
         print(f"{args.assignment}: {n} submissions, {cores} cores, --workers {args.workers}, "
               f"load average at the end {os.getloadavg()[0]:.1f}")
-        print(f"plain nbgrader autograde : {t_plain:7.1f} s  {t_plain / n:6.2f} s/submission   "
-              f"CPU {c_plain:7.1f} s  {c_plain / n:6.2f} CPU s/submission")
-        print(f"autograder grade         : {t_ours:7.1f} s  {t_ours / n:6.2f} s/submission   "
-              f"CPU {c_ours:7.1f} s  {c_ours / n:6.2f} CPU s/submission (includes feedback, reports, grades.csv)")
-        print(f"throughput ratio         : {t_plain / t_ours:6.2f}x (wall clock, this run)")
-        # On an otherwise idle machine plain nbgrader (one process, one kernel at a time) needs at least its
-        # CPU time, and the command at least its CPU time spread over min(workers, cores) cores.
-        spread = max(1, min(args.workers, cores))
-        print(f"CPU-time estimate        : {c_plain / (c_ours / spread):6.2f}x (plain CPU / (our CPU / {spread} cores):"
-              f" the ratio on an idle machine if both kept their cores busy)")
+        for name, (root, seconds, cpu) in results.items():
+            ratio = "" if root == plain_root else f"  {t_plain / seconds:5.2f}x plain"
+            print(f"{name:26s}: {seconds:7.1f} s  {seconds / n:6.2f} s/submission  "
+                  f"CPU {cpu / n:6.2f} s/submission{ratio}")
+        for name in ("command, cold kernels", "command, warm kernels"):
+            f = kernel_figures(results[name][0], args.assignment)
+            print(f"{name}: kernels {f['kernels']}{' (' + '; '.join(f['why']) + ')' if f['why'] else ''}; "
+                  f"per notebook: overhead {f['overhead']:.2f} s median, {f['overhead_mean']:.2f} s mean (the "
+                  f"mean includes each worker's template start), cells {f['cells']:.2f} s; peak RSS: worker {f['worker_peak_mib']:.0f} MiB, "
+                  f"kernel {f['kernel_peak_mib']:.0f} MiB")
+            for first_forks, first_rss, last_forks, last_rss, peak in f["templates"]:
+                print(f"    template: RSS {first_rss / 1024:.0f} MiB after {first_forks} forks, "
+                      f"{last_rss / 1024:.0f} MiB after {last_forks} forks (peak {peak / 1024:.0f} MiB)")
         print(f"same scores cell by cell : {same}")
         if args.keep:
             print(f"scratch courses kept in {tmp}")

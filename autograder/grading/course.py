@@ -10,9 +10,11 @@ worker copies into its scratch course.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,16 +67,85 @@ class Course:
 
     def source_files(self) -> dict[str, bytes]:
         """The assignment's source folder, relative path -> content (notebooks and data files)."""
-        return read_tree(self.source_dir)
+        return read_tree(self.source_dir, follow_links=True)   # the instructor's own folder: trusted
 
 
-def read_tree(folder: Path) -> dict[str, bytes]:
-    files = {}
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder)
-        if path.is_file() and not any(part in (".ipynb_checkpoints", "__pycache__") for part in rel.parts):
-            files[rel.as_posix()] = path.read_bytes()
+SKIPPED_DIRS = (".ipynb_checkpoints", "__pycache__")
+
+
+class Tree(dict):
+    """What :func:`read_tree` read: relative path -> content; ``skipped``: relative path -> why an entry
+    was left out (a symbolic link, not a regular file).  Pickled with its ``skipped`` (worker processes, Dask)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.skipped: dict[str, str] = {}
+
+
+LINK = "a symbolic link"   # the start of a Tree.skipped reason (the worker's warning says what it means)
+
+
+def read_tree(folder: Path, *, follow_links: bool = False) -> Tree:
+    """Every regular file under ``folder``, relative path -> content (checkpoints and caches left out).
+
+    A submission is read without following any link (red-team attack s08: a link to the instructor's
+    source notebook would have copied the hidden tests into the kernel's folder): each directory and
+    file is opened relative to its parent with ``O_NOFOLLOW``, so a link is never read, even one that
+    replaces a file while the tree is read; links and anything that is not a regular file (a FIFO, a
+    device) are listed in ``Tree.skipped`` instead, and the worker names them in the report's warnings.
+    ``follow_links=True`` is for the instructor's own folders.
+    """
+    files = Tree()
+    if follow_links:
+        for path in sorted(Path(folder).rglob("*")):
+            rel = path.relative_to(folder)
+            if path.is_file() and not any(part in SKIPPED_DIRS for part in rel.parts):
+                files[rel.as_posix()] = path.read_bytes()
+        return files
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+    try:
+        top = os.open(folder, flags | os.O_DIRECTORY)
+    except OSError as err:
+        files.skipped["."] = (LINK if os.path.islink(folder) else f"unreadable ({err.strerror})")
+        return files
+    try:
+        _read_dir(top, "", files, flags)
+    finally:
+        os.close(top)
     return files
+
+
+def _read_dir(dir_fd: int, prefix: str, files: Tree, flags: int) -> None:
+    with os.scandir(dir_fd) as entries:
+        names = sorted(entry.name for entry in entries)
+    for name in names:
+        rel = prefix + name
+        try:
+            mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
+            if stat.S_ISLNK(mode):
+                files.skipped[rel] = LINK
+            elif stat.S_ISDIR(mode):
+                if name in SKIPPED_DIRS:
+                    continue
+                fd = os.open(name, flags | os.O_DIRECTORY, dir_fd=dir_fd)
+                try:
+                    _read_dir(fd, rel + "/", files, flags)
+                finally:
+                    os.close(fd)
+            elif stat.S_ISREG(mode):
+                fd = os.open(name, flags, dir_fd=dir_fd)
+                try:
+                    if not stat.S_ISREG(os.fstat(fd).st_mode):
+                        files.skipped[rel] = "not a regular file"
+                        continue
+                    with open(fd, "rb", closefd=False) as fh:
+                        files[rel] = fh.read()
+                finally:
+                    os.close(fd)
+            else:
+                files.skipped[rel] = "not a regular file (a FIFO, socket or device)"
+        except OSError as err:   # ELOOP: it became a link after it was listed
+            files.skipped[rel] = LINK if err.errno == errno.ELOOP else f"unreadable ({err.strerror})"
 
 
 def digest(files: dict[str, bytes]) -> str:

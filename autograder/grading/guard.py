@@ -13,10 +13,25 @@ This module is the kernel's entry point (``python -m autograder.grading.guard``,
    sockets, code objects swapped or built, ``exec``/``compile`` called by the student's code;
 4. puts ``__autograder_guard__`` in builtins and starts ipykernel as usual.
 
+Red-team hardening (tests/grading/test_red_team.py): the guard's state is not reachable from
+``__autograder_guard__`` without a reported introspection step.  The function students can see
+closes over nothing but the ``send`` method of the *runner*, a suspended generator (its frame is
+reachable only through ``gi_frame``, which the hook reports) holding the read-only snapshot.  Two
+more generators keep the secrets in their suspended frames and serve only the runner (they check
+the calling frame's code object and report any other caller): the *test vault* hands out one
+compiled test at a time (code that reaches the runner's frame while a test runs finds only that
+test), and the *signer* holds the key, the channel and the sequence number.  Each test runs with
+the snapshot's builtins (a patched builtin cannot change what the test sees), its source enters
+``linecache`` only when it runs (hidden tests are not readable before), and the value of its last
+expression is returned, so IPython shows it as it would have (nbgrader's partial credit), and
+reported, so the worker can compare it with what the notebook shows (:mod:`.review`).
+
 The worker replaces each test cell's source by ``__autograder_guard__("<nonce>")``.  The guard
 checks the snapshot (reporting every difference), runs the *pre-compiled* test code in the
 notebook's namespace and reports ``ok`` or the exception, which it re-raises so that nbgrader
-sees the cell fail as usual.  The student's code can change how IPython runs cells, swap
+sees the cell fail as usual.  With ``ok`` come the problems it finds then, among them any class created
+since the guard started whose ``__eq__`` (or another special method a test's check relies on) is code the
+notebook wrote, however the class was built (``type()`` with computed names: red-team attack i27).  The student's code can change how IPython runs cells, swap
 functions, or fake outputs, but it cannot make a test report ``ok`` without running it: reports
 carry a sequence number and an HMAC whose key lives only here, in closures the student can reach
 only through introspection that the hook reports first (the channel is a pipe: a report sent cannot
@@ -55,11 +70,31 @@ INTROSPECTION_ATTRS = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame",
                                  "__globals__", "__closure__", "__builtins__", "gi_code", "cr_code",
                                  "f_locals", "f_globals"})
 WATCHED_IMPORTS = frozenset({"ctypes", "_ctypes", "cffi", "_posixsubprocess", "_testcapi", "_testinternalcapi"})
-REACH_THROUGH = ("inspect.py", "traceback.py", "functools.py", "<frozen importlib._bootstrap>")
+# Refused without a report when one of these library files makes the request on the student's behalf:
+# matplotlib builds its font cache (a fresh one in each kernel) with `fc-list`, and copes without it.
+QUIET_REFUSALS = ("matplotlib/font_manager.py",)
+REACH_THROUGH = ("inspect.py", "traceback.py", "functools.py", "<frozen importlib._bootstrap>",
+                 "logging/__init__.py")  # logging.currentframe() hands out the caller's frame
+# ... and, for `open` only, IPython's wrapper of the builtin (`open` in a notebook is IPython's
+# interactiveshell._modified_open, which calls io.open: red-team attacks s05, s06 read /proc through it).
+OPEN_THROUGH = REACH_THROUGH + ("IPython/core/interactiveshell.py",)
+# Special methods through which an object passes a test it should fail (`==` always true, ...): looked for at
+# run time in the classes the notebook creates (built with type() and computed names, the source says
+# nothing: red-team i27), and in the source by static_checks, which imports this set.
+DECEPTIVE_METHODS = frozenset({
+    "__eq__", "__ne__", "__bool__", "__len__", "__lt__", "__le__", "__gt__", "__ge__", "__contains__",
+    "__instancecheck__", "__subclasscheck__", "__hash__", "__getattr__", "__getattribute__", "__float__",
+    "__int__", "__index__", "__array__", "__array_ufunc__", "__array_function__", "__abs__", "__sub__",
+    "__rsub__", "__round__", "__iter__", "__getitem__", "__repr__", "__str__", "__format__", "__class_getitem__",
+    "__init_subclass__", "__set_name__", "__del__",
+})
 
 
 def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not be reachable
     import _hashlib
+    import _json
+    import _thread
+    import ast
     import builtins
     import functools
     import types
@@ -67,14 +102,24 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
     import linecache
 
     getframe = sys._getframe
+    type_name = type.__dict__["__name__"].__get__
     write, close, read = os.write, os.close, os.read
     hmac_digest = _hashlib.hmac_digest
     str_type, bytes_type, int_type = str, bytes, int
-    exec_ = builtins.exec
+    exec_, eval_ = builtins.exec, builtins.eval
     type_ = type
     isinstance_ = isinstance
-    dumps = json.dumps
     BaseException_ = BaseException
+    getcwd, getpid = os.getcwd, os.getpid
+    allocate_lock = _thread.allocate_lock
+    proxy = types.MappingProxyType
+
+    def no_default(value):
+        raise TypeError("not JSON")
+
+    # JSON through the C encoder only: no Python code (that the notebook could have patched) runs
+    # while a report is being signed.  Same bytes as json.dumps(record, sort_keys=True, separators=(",", ":")).
+    encode = _json.make_encoder(None, no_default, _json.encode_basestring_ascii, None, ":", ",", True, False, True)
 
     brief_fd = int(os.environ.pop(BRIEF_FD_ENV))
     channel = int(os.environ.pop(CHANNEL_FD_ENV))
@@ -90,18 +135,52 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
     trusted_prefixes = tuple(brief["trusted_prefixes"])
     protected_paths = tuple(brief.get("protected_paths", ()))
 
-    state = {"seq": 0, "busy": False, "ran": set()}
+    state = {"ran": set()}
+    busy = set()            # threads inside the hook (a thread's own nested events are not reported)
+    get_ident = _thread.get_ident
+
+    def signer(allowed):
+        """Holds the key, the channel and the sequence number in its (suspended) frame.
+
+        ``allowed``: the code objects whose frames may ask it to sign, as callers of ``send``.  Any
+        other caller (the notebook's code, having found ``send``) gets nothing signed for it, and the
+        attempt itself is reported.
+        """
+        seq = 0
+        line = b""
+        record = yield None
+        while True:
+            caller = getframe(2)   # 0: here, 1: send(), 2: who called send()
+            code = caller.f_code
+            if getframe(1).f_code is not send_code or not any(code is c for c in allowed):
+                record = {"kind": "event", "event": "the grader's channel was used from outside the guard",
+                          "arg": "", "where": f"{code.co_filename}:{caller.f_lineno}"}
+            caller = code = None
+            seq += 1
+            record["seq"] = seq
+            body = "".join(encode(record, 0)).encode()
+            line = body + b" " + hmac_digest(key, body, "sha256").hex().encode() + b"\n"
+            record = None
+            try:
+                while line:
+                    line = line[write(channel, line):]
+            except OSError:
+                pass  # the worker is gone or the channel was closed: the missing reports say so
+            record = yield None
+
+    sign_lock = allocate_lock()
 
     def send(record: dict) -> None:
-        state["seq"] += 1
-        record["seq"] = state["seq"]
-        body = dumps(record, sort_keys=True, separators=(",", ":")).encode()
-        line = body + b" " + hmac_digest(key, body, "sha256").hex().encode() + b"\n"
-        try:
-            while line:
-                line = line[write(channel, line):]
-        except OSError:
-            pass  # the worker is gone or the channel was closed: the missing reports say so
+        # One report at a time (os.write releases the GIL; a generator runs in one thread at a time).
+        if sign_lock.acquire(True, 5):
+            try:
+                signing(record)
+            except BaseException_:  # noqa: BLE001 - a lost report is a missing report: reviewed
+                pass
+            finally:
+                sign_lock.release()
+
+    send_code = send.__code__
 
     def is_student(code_filename: str) -> bool:
         return not code_filename.startswith(trusted_prefixes)
@@ -110,7 +189,7 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
         code = frame.f_code
         return f"{code.co_filename}:{frame.f_lineno}"
 
-    def student_caller(depth: int):
+    def student_caller(depth: int, through=REACH_THROUGH):
         """The student's frame that caused this event, or None (frames: hook, [C], caller...)."""
         frame = getframe(2)  # 0: here, 1: the hook, 2: the Python caller of the audited C function
         for _ in range(depth):
@@ -119,7 +198,7 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
             filename = frame.f_code.co_filename
             if is_student(filename):
                 return frame
-            if not filename.endswith(REACH_THROUGH):
+            if not filename.endswith(through):
                 return None
             frame = frame.f_back
         return None
@@ -133,25 +212,51 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
             return repr(value[:200])
         if t is int_type:
             return repr(value)
-        return t.__name__ if type_(t.__name__) is str_type else "?"
+        return type_name(t)  # type.__name__'s own getter: a metaclass property cannot run here
+
+    def absolute(path: str) -> str:
+        """``path`` made absolute and normalised with str operations only (``../../source`` counts)."""
+        if not path.startswith("/"):
+            path = getcwd() + "/" + path
+        if "/." not in path and "//" not in path:
+            return path
+        parts = []
+        for part in path.split("/"):
+            if part == "..":
+                if parts:
+                    parts.pop()
+            elif part and part != ".":
+                parts.append(part)
+        return "/" + "/".join(parts)
+
+    own_proc = (f"/proc/{getpid()}/", "/proc/self/", "/proc/thread-self/")
+
+    def other_process(path: str) -> bool:
+        """A /proc entry of another process (its environment, command line, memory)."""
+        return (path.startswith("/proc/") and path[6:7].isdigit() and not path.startswith(own_proc))
 
     def hook(event, args):
-        if state["busy"]:
+        tid = get_ident()
+        if tid in busy:
             return
         if event not in ALWAYS and event not in FROM_STUDENT:
             return
-        state["busy"] = True
+        busy.add(tid)
+        blocked = False
         try:
             if event in ALWAYS:
-                frame = getframe(1).f_back
-                culprit = frame
+                # getframe(1): the Python frame that made the audited call (it was `.f_back`, which skipped
+                # a cell calling os.fork() or os.kill() itself: red-team attack b10).
+                frame = getframe(1)
+                culprit, quiet = frame, False
                 while culprit is not None and not is_student(culprit.f_code.co_filename):
+                    quiet = quiet or culprit.f_code.co_filename.endswith(QUIET_REFUSALS)
                     culprit = culprit.f_back
                 if culprit is not None:  # the student's code is on the stack (not the kernel's own start-up)
-                    send({"kind": "event", "event": event, "arg": safe(args[0]) if args else "",
-                          "where": where(culprit) + ("" if culprit is frame else f" via {where(frame)}")})
-                    if event in BLOCKED:
-                        state["block"] = event
+                    blocked = event in BLOCKED
+                    if not (quiet and blocked):
+                        send({"kind": "event", "event": event, "arg": safe(args[0]) if args else "",
+                              "where": where(culprit) + ("" if culprit is frame else f" via {where(frame)}")})
                 return
             if event == "object.__getattr__" or event == "object.__setattr__" or event == "object.__delattr__":
                 name = args[1] if len(args) > 1 else None
@@ -165,6 +270,7 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
                 path, mode = args[0], args[1] if len(args) > 1 else None
                 if type_(path) is not str_type:
                     return
+                path = absolute(path)
                 writes = (type_(mode) is str_type and mode.strip("rbt") != "") or (
                     type_(args[2] if len(args) > 2 else None) is int_type and args[2] & 0o3 != 0)
                 if (protected_paths and path.startswith(protected_paths) and not path.startswith(trusted_prefixes)) or (
@@ -172,6 +278,11 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
                     frame = getframe(1).f_back
                     send({"kind": "event", "event": "open " + ("for writing" if writes else "protected path"),
                           "arg": path[:200], "where": where(frame) if frame is not None else "?"})
+                elif other_process(path):
+                    frame = student_caller(3, OPEN_THROUGH)
+                    if frame is not None:
+                        send({"kind": "event", "event": "open another process's /proc entry", "arg": path[:200],
+                              "where": where(frame)})
                 return
             frame = student_caller(3)
             if frame is None:
@@ -182,9 +293,11 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
         except BaseException_:  # noqa: BLE001 - the hook never raises
             pass
         finally:
-            state["busy"] = False
-        if state.pop("block", None):
-            raise PermissionError(f"autograder: {event} is not allowed while grading")
+            busy.discard(tid)
+            # Raised here, in `finally`: the `return` above used to leave the hook before the check that
+            # followed this block, so nothing was ever refused (red-team attacks b10-b12, b15).
+            if blocked:
+                raise PermissionError(f"autograder: {event} is not allowed while grading")
 
     # -- snapshot of what the tests rely on ------------------------------------------------
     import importlib
@@ -228,12 +341,19 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
                     and str(getattr(v, "__module__", "")).partition(".")[0] in roots):
                 seen_classes.add(id(v))
                 try:
-                    class_snap.append((v, dict(v.__dict__)))
+                    class_snap.append((v, proxy(dict(v.__dict__))))
                 except BaseException:  # noqa: BLE001
                     pass
-        module_snap[mod_name] = (module, kept)
-    builtins_snap = dict(builtins.__dict__)
-    bindings = brief.get("bindings", {})  # name -> [module, attribute or ""]
+        module_snap[mod_name] = (module, proxy(kept))
+    # Read-only from here on: the notebook's code must not be able to "update" the snapshot.
+    module_snap = proxy(module_snap)
+    class_snap = tuple(class_snap)
+    ipython_builtins = frozenset({"_", "__", "___", "input", "raw_input", "quit", "exit", "help", "display",
+                                  "get_ipython", "copyright", "credits", "license", "__autograder_guard__"})
+    builtins_snap = proxy({k: v for k, v in builtins.__dict__.items()
+                           if k not in ipython_builtins and not k.startswith("_i")})
+    # name -> (module, attribute or "")
+    bindings = proxy({k: tuple(v) for k, v in brief.get("bindings", {}).items()})
     gettrace, getprofile = sys.gettrace, sys.getprofile
     modules_dict = sys.modules
 
@@ -246,7 +366,7 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
             return module
         return kept.get(attr)
 
-    def integrity(test_names, namespace) -> list[str]:
+    def integrity(test_names, namespace, reads=()) -> list[str]:
         problems = []
         if gettrace() is not None:
             problems.append("a trace function is set (sys.settrace)")
@@ -270,11 +390,12 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
                     problems.append(f"{cls.__module__}.{cls.__qualname__}.{k} was added")
         current_builtins = builtins.__dict__
         for k, v in builtins_snap.items():
-            if k in ("_", "__", "___", "input", "raw_input", "quit", "exit", "help", "display", "get_ipython",
-                     "copyright", "credits", "license") or k.startswith("_i"):
-                continue
             if current_builtins.get(k, current_builtins) is not v:
                 problems.append(f"builtins.{k} was replaced or deleted")
+        for name in reads:   # a builtin the test reads, shadowed by the notebook (`ValueError = Exception`)
+            if name in builtins_snap and name not in bindings and name in namespace \
+                    and namespace.get(name) is not builtins_snap[name]:
+                problems.append(f"the name {name!r} the tests use is shadowed in the notebook's namespace")
         for name in test_names:
             if name in bindings:
                 mod_name, attr = bindings[name]
@@ -283,6 +404,97 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
                     problems.append(f"the name {name!r} the tests use no longer refers to "
                                     f"{mod_name}{'.' + attr if attr else ''}")
         return problems[:20]
+
+    # -- classes the notebook creates --------------------------------------------------------
+    # Every class that exists when the guard starts is known (and kept alive, so that its id cannot be
+    # reused); a test that passes is followed by a look at every other class (type.__subclasses__ from
+    # `object`, a few milliseconds) for a deceptive special method written by the notebook's code.  Only
+    # C-level accessors taken from `type` and the builtin wrapper types are used: nothing the notebook
+    # defined (a metaclass, a str subclass as a key or a name, a __hash__) runs here.
+    subclasses_of = type.__dict__["__subclasses__"]
+    class_dict = type.__dict__["__dict__"].__get__
+    class_mro = type.__dict__["__mro__"].__get__
+    class_qualname = type.__dict__["__qualname__"].__get__
+    function_type, method_type, partial_type = types.FunctionType, types.MethodType, functools.partial
+    code_of = types.FunctionType.__dict__["__code__"].__get__
+    staticmethod_func = staticmethod.__dict__["__func__"].__get__
+    classmethod_func = classmethod.__dict__["__func__"].__get__
+    method_func = types.MethodType.__dict__["__func__"].__get__
+    partial_func = functools.partial.__dict__["func"].__get__
+    mapping_items = proxy.items
+
+    def every_class() -> list:
+        found, seen, stack = [], set(), [object]
+        while stack:
+            for sub in subclasses_of(stack.pop()):
+                if id(sub) not in seen:
+                    seen.add(id(sub))
+                    found.append(sub)
+                    stack.append(sub)
+        return found
+
+    def text(value) -> str:
+        return value[:120] if type_(value) is str_type else "?"
+
+    def written_here(filename) -> bool:
+        """Code the notebook (a cell, or a file of the submission) wrote: not the environment's, and not
+        generated by a library (`@dataclass` builds `__eq__` with exec: "<string>"; the notebook's own exec
+        and compile are reported by the audit hook)."""
+        if type_(filename) is not str_type or filename.startswith(trusted_prefixes):
+            return False
+        return not filename.startswith("<") or filename.startswith("<ipython-input")
+
+    def class_attribute(klass, name):
+        """``name`` as klass's MRO gives it, found without hashing (or comparing) the notebook's keys."""
+        for base in class_mro(klass):
+            for k, v in mapping_items(class_dict(base)):
+                if type_(k) is str_type and k == name:
+                    return v
+        return None
+
+    def origin(value, depth=0):
+        """(file, line) of the notebook's code behind a class attribute, or None."""
+        t = type_(value)
+        if t is function_type:
+            code = code_of(value)
+            return (code.co_filename, code.co_firstlineno) if written_here(code.co_filename) else None
+        if depth > 2 or value is None:
+            return None
+        if t is staticmethod:
+            return origin(staticmethod_func(value), depth + 1)
+        if t is classmethod:
+            return origin(classmethod_func(value), depth + 1)
+        if t is method_type:
+            return origin(method_func(value), depth + 1)
+        if t is partial_type:
+            return origin(partial_func(value), depth + 1)
+        for hook_name in ("__call__", "__get__"):    # an instance of a class whose __call__ the notebook wrote
+            found = origin(class_attribute(t, hook_name), depth + 1)
+            if found is not None:
+                return found
+        return None
+
+    def deceptive_classes() -> list[str]:
+        problems = []
+        for klass in every_class():
+            if id(klass) in known_classes:
+                continue
+            try:
+                for name, value in mapping_items(class_dict(klass)):
+                    if type_(name) is not str_type or name not in DECEPTIVE_METHODS:
+                        continue
+                    found = origin(value)
+                    if found is not None:
+                        what = ("compares equal to whatever it likes" if name in ("__eq__", "__ne__") else
+                                "answers the tests' checks its own way")
+                        problems.append(f"class `{text(class_qualname(klass))}`, created by the notebook's code, "
+                                        f"defines `{name}` ({text(found[0])}:{found[1]}): an object that "
+                                        f"{what} can pass a test it should fail")
+            except BaseException_:  # noqa: BLE001 - a class that cannot be read is not a finding
+                continue
+            if len(problems) >= 10:
+                break
+        return problems
 
     # -- the tests, compiled now, before any student code --------------------------------
     from IPython.core.inputtransformer2 import TransformerManager
@@ -296,44 +508,141 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
                 names |= names_of(const)
         return names
 
+    def reads_of(tree) -> frozenset:
+        """Global names the test reads and never assigns (the candidates for shadowed builtins)."""
+        loads, stores = set(), set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name):
+                (loads if isinstance(node.ctx, ast.Load) else stores).add(node.id)
+        return frozenset(loads - stores)
+
     tests = {}
     for nonce, test in brief["tests"].items():
         filename = f"<test cell {test['grade_id']}>"
         source = transformer.transform_cell(test["source"])
+        last = None
         try:
-            code = compile(source, filename, "exec", dont_inherit=True)
+            tree = ast.parse(source, filename)
+            reads = reads_of(tree)
+            # As IPython runs a cell: its last expression (unless `;` ends it) is the cell's result,
+            # shown by the displayhook, which nbgrader reads as partial credit.
+            if tree.body and isinstance(tree.body[-1], ast.Expr) and not source.rstrip().endswith(";"):
+                last = compile(ast.Expression(tree.body.pop().value), filename, "eval", dont_inherit=True)
+            code = compile(tree, filename, "exec", dont_inherit=True)
         except SyntaxError as err:
-            code = err
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        tests[nonce] = (test["grade_id"], code, frozenset(names_of(code)) if not isinstance(code, SyntaxError) else ())
+            code, reads = err, frozenset()
+        lines = (len(source), None, source.splitlines(True), filename)
+        names = frozenset(names_of(code)) if not isinstance(code, SyntaxError) else frozenset()
+        tests[nonce] = (test["grade_id"], code, last, names, reads, filename, lines)
+
+    def test_vault(tests):
+        """Holds the compiled tests (hidden ones included) in its suspended frame and hands one out
+        only to the runner, so that code reaching the runner's frame while a test runs finds no other
+        test there; any other caller is reported."""
+        answer = None
+        while True:
+            nonce = yield answer
+            caller = getframe(1)
+            if caller.f_code is runner_code:
+                answer = tests.get(nonce)
+            else:
+                answer = None
+                send({"kind": "event", "event": "the guard's tests were asked for from outside the guard",
+                      "arg": "", "where": f"{caller.f_code.co_filename}:{caller.f_lineno}"})
+            caller = None
+
+    def shown(value) -> dict:
+        """What the worker needs to check the result the notebook shows (never calls the student's code)."""
+        t = type_(value)
+        if value is None:
+            return {"type": "none"}
+        if t is int or t is float or t is bool:
+            return {"type": "number", "text": repr(value)}
+        return {"type": "other", "name": type_name(t)}
+
+    def runner():
+        """Runs the tests (fetched one at a time from the test vault), one per ``send((nonce, namespace))``; yields [exception or None, result]
+        (a list the caller empties, so that neither stays alive in this frame)."""
+        __tracebackhide__ = True  # noqa: F841
+        outcome = None
+        while True:
+            request = yield outcome
+            outcome = None
+            nonce, namespace = request if type_(request) is tuple and len(request) == 2 else (None, None)
+            request = None
+            entry = fetch(nonce) if type_(nonce) is str_type and type_(namespace) is dict else None
+            if entry is None:
+                send({"kind": "event", "event": "guard called with an unknown test", "arg": safe(nonce),
+                      "where": "?"})
+                outcome = [RuntimeError("autograder: unknown test"), None]
+                continue
+            grade_id, code, last, names, reads, filename, lines = entry
+            if nonce in state["ran"]:
+                send({"kind": "event", "event": "test run twice", "arg": grade_id, "where": "?"})
+            state["ran"].add(nonce)
+            linecache.cache[filename] = lines   # tracebacks show the test; not readable before it runs
+            send({"kind": "start", "nonce": nonce, "grade_id": grade_id,
+                  "problems": integrity(names, namespace, reads)})
+            if isinstance_(code, SyntaxError):
+                send({"kind": "result", "nonce": nonce, "grade_id": grade_id, "status": "error",
+                      "ename": "SyntaxError"})
+                outcome = [code, None]
+                continue
+            # The test sees the builtins of the snapshot, whatever the notebook did to the module.
+            pristine = dict(builtins.__dict__)
+            pristine.update(builtins_snap)
+            had = "__builtins__" in namespace
+            saved = namespace.get("__builtins__")
+            namespace["__builtins__"] = pristine
+            value = None
+            try:
+                exec_(code, namespace)
+                if last is not None:
+                    value = eval_(last, namespace)
+            except BaseException_ as err:
+                ename = type_name(type_(err))
+                send({"kind": "result", "nonce": nonce, "grade_id": grade_id, "status": "error", "ename": ename})
+                outcome = [err, None]
+                err = None
+                continue
+            finally:
+                if had:
+                    namespace["__builtins__"] = saved
+                else:
+                    namespace.pop("__builtins__", None)
+                saved = pristine = None
+            send({"kind": "result", "nonce": nonce, "grade_id": grade_id, "status": "ok", "shown": shown(value),
+                  "problems": integrity(names, namespace, reads) + deceptive_classes()})
+            outcome = [None, value]
+            value = None
+
+    runner_code = runner.__code__
+    vault = test_vault(proxy(tests))
+    del tests
+    next(vault)
+    fetch = vault.send
+    tests_running = runner()
+    next(tests_running)
+    run = tests_running.send
+    signing_gen = signer((runner_code, hook.__code__, _main.__code__, test_vault.__code__))
+    next(signing_gen)
+    signing = signing_gen.send
 
     def __autograder_guard__(nonce):  # noqa: N807 - the name test cells call
         __tracebackhide__ = True  # noqa: F841
-        entry = tests.get(nonce) if type_(nonce) is str_type else None
-        if entry is None:
-            send({"kind": "event", "event": "guard called with an unknown test", "arg": safe(nonce), "where": "?"})
-            raise RuntimeError("autograder: unknown test")
-        grade_id, code, names = entry
-        if nonce in state["ran"]:
-            send({"kind": "event", "event": "test run twice", "arg": grade_id, "where": "?"})
-        state["ran"].add(nonce)
-        caller = getframe(1)
-        namespace = caller.f_globals
-        send({"kind": "start", "nonce": nonce, "grade_id": grade_id,
-              "problems": integrity(names, namespace)})
-        if isinstance_(code, SyntaxError):
-            send({"kind": "result", "nonce": nonce, "grade_id": grade_id, "status": "error", "ename": "SyntaxError"})
-            raise code
-        try:
-            exec_(code, namespace)
-        except BaseException_ as err:
-            ename = type_(err).__name__
-            send({"kind": "result", "nonce": nonce, "grade_id": grade_id, "status": "error",
-                  "ename": ename if type_(ename) is str_type else "?"})
-            raise
-        send({"kind": "result", "nonce": nonce, "grade_id": grade_id, "status": "ok",
-              "problems": integrity(names, namespace)})
+        outcome = run((nonce, getframe(1).f_globals))
+        failure, value = outcome
+        outcome.clear()
+        if failure is not None:
+            try:
+                raise failure
+            finally:
+                failure = None
+        return value
 
+    # The classes that exist now are not the notebook's (id -> the class: kept alive, so that a class the
+    # notebook creates never gets a known id).
+    known_classes = proxy({id(k): k for k in every_class()})
     builtins.__autograder_guard__ = __autograder_guard__
     send({"kind": "hello", "pid": os.getpid(), "snapshot": {"modules": len(module_snap), "classes": len(class_snap)}})
     sys.addaudithook(hook)
@@ -343,6 +652,12 @@ def main() -> None:
     _main()
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]
+    # The kernel runs with -P (no working directory on sys.path at start-up, see guarded_execute), and
+    # IPython then leaves it out too; the student's own modules (a helper .py submitted beside the
+    # notebook) must still import, as in any kernel: the working directory goes LAST, so that it can
+    # add modules but not shadow an installed one.
+    if "" not in sys.path:
+        sys.path.append("")
     from ipykernel import kernelapp
 
     kernelapp.launch_new_instance()

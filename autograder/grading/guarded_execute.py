@@ -3,6 +3,8 @@
 :class:`GuardedExecute` replaces nbgrader's ``Execute`` in the worker's scratch course (see
 :mod:`.kernel`).  For one notebook it:
 
+* starts the kernel *warm* (forked from a template process that has already imported the heavy
+  modules, see :mod:`.warm`) or, where that is not possible or ``kernels = 'cold'``, as a new process;
 * prepares a *jail* folder (the kernel's working directory: a copy of the submission's other
   files, Unix sockets for the kernel connection, nothing else) and starts the kernel through
   :mod:`.sandbox` (namespaces where available, resource limits always) with a scrubbed
@@ -26,6 +28,7 @@ import os
 import secrets
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -35,9 +38,9 @@ from pathlib import Path
 from nbclient.util import run_sync
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Dict, Integer, List, Unicode
+from traitlets import Dict, Enum, Integer, List, Unicode
 
-from . import sandbox
+from . import sandbox, warm
 from .guard import BRIEF_FD_ENV, CHANNEL_FD_ENV
 from .static_checks import trusted_bindings
 
@@ -107,6 +110,8 @@ class GuardedExecute(Execute):
     protected_packages = List(Unicode(), PROTECTED_PACKAGES).tag(config=True)
     sandbox_mode = Unicode("", help="'namespaces', 'none', or '' for the best available.").tag(config=True)
     extra_env = Dict(help="Environment variables given to the kernel.").tag(config=True)
+    kernels = Enum(["warm", "cold"], "warm", help="'warm': fork each kernel from a template that has imported "
+                   "the notebook's modules (see autograder.grading.warm); 'cold': start a new process.").tag(config=True)
 
     # -- one notebook ----------------------------------------------------------------------
     def preprocess(self, nb, resources=None, km=None):
@@ -114,6 +119,7 @@ class GuardedExecute(Execute):
         self._output_bytes: dict[int, int] = {}
         self._cut: set[int] = set()
         self._tests: dict[str, tuple[int, str, str]] = {}   # nonce -> (cell index, grade_id, source)
+        self._kernel, self._kernel_why, self._cell_seconds, self._kernel_peak_kb = self.kernels, "", 0.0, 0
         mode, why = ("none", "") if self.sandbox_mode == "none" else sandbox.best_mode()
         self._mode, self._mode_why = mode, why
         self._jail = Path(tempfile.mkdtemp(prefix="agj-", dir="/tmp"))
@@ -133,13 +139,17 @@ class GuardedExecute(Execute):
                 self._tests[nonce] = (index, grade_id, cell.source)
                 cell.source = f'__autograder_guard__("{nonce}")'
         imports, bindings = trusted_bindings(trusted_sources)
+        self._imports = imports
         brief = {
             "key": self._key.hex(),
             "tests": {n: {"grade_id": g, "source": s} for n, (_, g, s) in self._tests.items()},
             "imports": imports, "bindings": bindings,
             "protected_packages": list(self.protected_packages),
             "trusted_prefixes": trusted_prefixes(),
-            "protected_paths": [p.rstrip("/") + "/" for p in self.hide],
+            # + every worker's scratch course (/tmp/grade-<assignment>-*: source, gradebook and a
+            # submission), which --sandbox none leaves in view of the kernel.
+            "protected_paths": [p.rstrip("/") + "/" for p in self.hide] + [
+                os.path.join(tempfile.gettempdir(), "grade-")],
         }
         self._brief_fd = os.memfd_create("autograder-brief", 0)
         os.write(self._brief_fd, json.dumps(brief).encode())
@@ -165,40 +175,75 @@ class GuardedExecute(Execute):
             self._channel.close()
             for nonce, (index, _, source) in self._tests.items():
                 nb.cells[index].source = source
+                _drop_guard_frames(nb.cells[index], nonce)
             self._write_findings(nb, time.monotonic() - started)
             shutil.rmtree(self._jail, ignore_errors=True)
+
+    def _template(self):
+        """The worker's warm template for this notebook, or None (cold kernel; the reason is recorded)."""
+        if self.kernels != "warm":
+            return None
+        try:
+            return warm.template_for(self._imports, self._base_env())
+        except warm.WarmUnavailable as err:
+            self._cold(str(err))
+            return None
+
+    def _cold(self, why: str) -> None:
+        self._kernel, self._kernel_why = "cold", why
+        self.log.warning("autograder: starting a cold kernel instead of a warm one: %s", why)
 
     def create_kernel_manager(self):
         from jupyter_client.kernelspec import KernelSpec
 
         km = super().create_kernel_manager()
-        km._kernel_spec = KernelSpec(argv=[sys.executable, "-m", "autograder.grading.sandbox", "-f",
+        # -P (Python's "safe path"): the kernel's working directory holds the submission's files, and
+        # with `-m` it would come first on sys.path, so a submitted `autograder/` package would run
+        # instead of the sandbox and the guard (red-team attack i43).  Every stage runs with -P.
+        km._kernel_spec = KernelSpec(argv=[sys.executable, "-P", "-m", "autograder.grading.sandbox", "-f",
                                            "{connection_file}"],
                                      display_name="Python 3 (graded)", language="python",
                                      interrupt_mode="signal", metadata={})
         km.transport = "ipc"
         km.ip = str(self._jail / "ipc" / "k")
         km.connection_file = str(self._jail / "runtime" / "kernel.json")
+        template = self._template()
+        if template is not None:
+            km.provisioner = warm.provisioner(km, template, {BRIEF_FD_ENV: self._brief_fd,
+                                                             CHANNEL_FD_ENV: self._channel_w}, on_cold=self._cold)
         return km
+
+    def _base_env(self) -> dict[str, str]:
+        """The environment every kernel gets (the warm template too): nothing of the grader's own."""
+        env = {k: os.environ[k] for k in KERNEL_ENV_KEEP if k in os.environ}
+        env.update({
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+            "TMPDIR": "/tmp", "PYTHONNOUSERSITE": "1",
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0",
+            **self.extra_env,
+        })
+        return env
 
     async def async_start_new_kernel(self, **kwargs):
         profile = sandbox.Profile(mode=self._mode, jail=str(self._jail), hide=list(self.hide),
                                   memory_mb=self.memory_mb, file_mb=self.file_mb, disk_mb=self.disk_mb,
                                   cpu_seconds=max(60, 2 * self.notebook_timeout))
-        env = {k: os.environ[k] for k in KERNEL_ENV_KEEP if k in os.environ}
+        env = self._base_env()
         env.update({
-            "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
-            "HOME": str(self._jail / "work"), "TMPDIR": "/tmp", "PYTHONNOUSERSITE": "1",
-            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "HOME": str(self._jail / "work"),
             "MPLCONFIGDIR": str(self._jail / "work" / ".config" / "matplotlib"),
             "IPYTHONDIR": str(self._jail / "work" / ".ipython"),
             "JUPYTER_RUNTIME_DIR": str(self._jail / "runtime"),
-            "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0",
             sandbox.PROFILE_ENV: profile.to_env(),
             BRIEF_FD_ENV: str(self._brief_fd), CHANNEL_FD_ENV: str(self._channel_w),
-            **self.extra_env,
         })
-        kwargs.update(env=env, cwd=str(self._jail / "work"), pass_fds=(self._brief_fd, self._channel_w))
+        env.update(self.extra_env)
+        # stdout/stderr to /dev/null: the kernel's own streams (not the cells' outputs, which travel over
+        # the kernel protocol) would otherwise be the worker's: the grading command's terminal and the
+        # worker log, which a notebook could write into (red-team attack i31 wrote there).
+        kwargs.update(env=env, cwd=str(self._jail / "work"), pass_fds=(self._brief_fd, self._channel_w),
+                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         await super().async_start_new_kernel(**kwargs)
         for fd in (self._brief_fd, self._channel_w):   # the kernel holds its copies now
             try:
@@ -217,6 +262,7 @@ class GuardedExecute(Execute):
             cell.outputs = [_error("CellNotRun", f"not run: {self._dead_reason}")]
             return cell, self.resources
         self._channel.cell_index = index
+        started = time.perf_counter()
         try:
             return super().preprocess_cell(cell, resources, index)
         except Exception as err:  # noqa: BLE001 - DeadKernelError, timeouts nbclient gave up on, ...
@@ -226,6 +272,28 @@ class GuardedExecute(Execute):
             cell.outputs.append(_error("KernelDied", reason))
             self._kill(reason)
             return cell, self.resources
+        finally:
+            self._cell_seconds += time.perf_counter() - started
+            self._kernel_peak_kb = max(self._kernel_peak_kb, self._kernel_peak())
+
+    def _kernel_peak(self) -> int:
+        """Peak resident memory (KiB) of the kernel process and its children (the kernel itself, in namespaces)."""
+        process = getattr(getattr(getattr(self, "km", None), "provisioner", None), "process", None)
+        if process is None:
+            return 0
+        pids, peak = [process.pid], 0
+        try:
+            with open(f"/proc/{process.pid}/task/{process.pid}/children") as fh:
+                pids += [int(p) for p in fh.read().split()]
+        except OSError:
+            pass
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/status") as fh:
+                    peak = max([peak] + [int(line.split()[1]) for line in fh if line.startswith("VmHWM:")])
+            except (OSError, ValueError):
+                pass
+        return peak
 
     def output(self, outs, msg, display_id, cell_index):
         size = len(json.dumps(msg.get("content", {}), default=str))
@@ -261,12 +329,24 @@ class GuardedExecute(Execute):
         from .review import check_reports
 
         findings = check_reports(self._key, self._channel.lines, self._tests, nb, self._dead_reason)
-        findings.update(sandbox=self._mode, sandbox_why=self._mode_why, seconds=round(seconds, 2))
+        findings.update(sandbox=self._mode, sandbox_why=self._mode_why, seconds=round(seconds, 3),
+                        kernel=self._kernel, kernel_why=self._kernel_why,
+                        cells_seconds=round(self._cell_seconds, 3),
+                        overhead_seconds=round(seconds - self._cell_seconds, 3),
+                        kernel_peak_rss_kb=self._kernel_peak_kb)
         if self.report_dir:
             name = Path(self.resources.get("unique_key", "notebook")).name
             out = Path(self.report_dir) / f"{name}.json"
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(findings, indent=1))
+
+
+def _drop_guard_frames(cell, nonce: str) -> None:
+    """Take the frame of the stand-in line (``__autograder_guard__("<nonce>")``) out of a test cell's traceback:
+    the student's feedback shows the test's own frames, and the random nonce never reaches a report."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            output["traceback"] = [line for line in output.get("traceback", []) if nonce not in line]
 
 
 def _death_reason(err: Exception, executor: GuardedExecute) -> str:

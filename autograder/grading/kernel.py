@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from traitlets.config import Config
 
-LIMIT_NAMES = ("timeout", "notebook_timeout", "memory_mb", "file_mb", "disk_mb", "max_output_kb", "sandbox_mode")
+LIMIT_NAMES = ("timeout", "notebook_timeout", "memory_mb", "file_mb", "disk_mb", "max_output_kb", "sandbox_mode",
+               "kernels")
 
 
 def kernel_config(report_dir: str = "", hide: list[str] | None = None, limits: dict | None = None) -> Config:

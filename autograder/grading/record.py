@@ -182,7 +182,7 @@ class Recorder:
                 "late_submission_penalty": penalty, "max_score": submission.max_score,
                 "timestamp": result.timestamp, "warnings": result.warnings,
                 "needs_review": bool(result.review), "review": result.review, "withheld": result.withheld,
-                "guard": result.guard, "submission_digest": submission_digest, "notebooks": notebooks}
+                "guard": result.guard, "stats": result.stats, "submission_digest": submission_digest, "notebooks": notebooks}
 
     # -- public ------------------------------------------------------------------------
     def record(self, result: SubmissionResult, submission_digest: str) -> dict:

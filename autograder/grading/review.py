@@ -73,10 +73,53 @@ def check_reports(key: bytes, lines: list[tuple[int, bytes]], tests: dict, nb, d
             elif results[0].get("status") != "ok":
                 reasons.append(f"the test failed ({results[0].get('ename')}) but the notebook shows no error: "
                                "the failure was hidden")
+            else:
+                reasons += _result_shown(cell, results[0].get("shown"))
         if reasons:
             cell_reasons[grade_id] = list(dict.fromkeys(reasons))
     return {"notebook": list(dict.fromkeys(notebook_reasons))[:50], "cells": cell_reasons,
             "dead": dead_reason, "tests": len(tests)}
+
+
+# Display rounding an honest notebook may apply (`%precision 3`) is not a finding; more than this is.
+PARTIAL_CREDIT_TOLERANCE = 0.01
+
+
+def _grade_of(text, max_points: float) -> float:
+    """nbgrader's partial credit for an execute_result's text/plain (utils.get_partial_grade)."""
+    if isinstance(text, list):
+        if len(text) > 1:
+            return max_points
+        text = text[0] if text else ""
+    try:
+        grade = float(text)
+    except (TypeError, ValueError):
+        return max_points
+    return min(grade, max_points) if grade >= 0 else max_points
+
+
+def _result_shown(cell, shown: dict | None) -> list[str]:
+    """A test cell's displayed result must be the one the test computed (nbgrader reads it as partial credit).
+
+    The guard reports the value of the test's last expression (``shown``); the notebook's outputs
+    are what nbgrader scores.  Code that silences the displayhook (no result: full credit) or
+    changes the formatter (``2.0`` for any float) shows more than the test computed.
+    """
+    if not shown or shown.get("type") == "other":
+        return []    # no result, or one whose text only its own __repr__ knows (the static checks look at those)
+    max_points = float(cell.get("metadata", {}).get("nbgrader", {}).get("points") or 0)
+    outputs = cell.get("outputs", [])
+    if any(o.get("output_type") == "stream" and o.get("name") == "stderr" for o in outputs):
+        return []    # nbgrader scores a cell with stderr output 0
+    results = [o for o in outputs if o.get("output_type") == "execute_result"]
+    text = results[0].get("data", {}).get("text/plain") if results else None
+    on_page = _grade_of(text, max_points) if results else max_points
+    computed = _grade_of(shown.get("text"), max_points) if shown.get("type") == "number" else max_points
+    if on_page > computed + PARTIAL_CREDIT_TOLERANCE:
+        what = f"shows {text!r}" if results else "shows no result"
+        return [f"the test computed {shown.get('text', 'nothing')} but the notebook {what}: its displayed result "
+                f"was changed (worth {on_page:g} instead of {computed:g} points)"]
+    return []
 
 
 def collect_items(notebook: str, guard_findings: dict | None, static_findings: list) -> list[ReviewItem]:

@@ -19,6 +19,11 @@ Stage 2 (``--inner``, inside the namespaces, still before any student code):
 * then every capability is dropped (``setpriv --bounding-set=-all --no-new-privs``), so the
   student's code cannot undo any of it, and :mod:`.guard` starts the kernel.
 
+A *warm* kernel (:mod:`.warm`) is forked from a template process that has already imported the
+heavy modules; :func:`enter` does the same two stages in that forked process, with system calls
+instead of executables (``unshare(2)``, ``mount(2)``, ``prctl(2)``, ``capset(2)``), and returns in
+the process that becomes the kernel.
+
 Where namespaces are not available (``unshare`` missing or user namespaces disabled), the
 kernel runs with the limits only, and :mod:`.guard` reports (rather than prevents) reads of the
 hidden paths made through Python; see the README, "Grading safely".
@@ -155,18 +160,116 @@ def _inner(profile: Profile) -> None:
     os.chdir(work)
 
 
+# -- the same, in a process forked from a warm template (see .warm) -------------------------------
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 16384, 1 << 18
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 1, 24, 38, 47, 4
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+@functools.lru_cache(maxsize=1)
+def _libc():
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for name, args in (("unshare", (ctypes.c_int,)),
+                       ("mount", (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
+                                  ctypes.c_void_p)),
+                       ("prctl", (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)),
+                       ("capset", (ctypes.c_void_p, ctypes.c_void_p))):
+        getattr(libc, name).argtypes = args
+        getattr(libc, name).restype = ctypes.c_int
+    return libc
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        import ctypes
+
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _drop_capabilities() -> None:
+    """What ``setpriv --bounding-set=-all --inh-caps=-all --ambient-caps=-all --no-new-privs`` does."""
+    import ctypes
+
+    libc = _libc()
+    with open("/proc/sys/kernel/cap_last_cap") as fh:
+        last = int(fh.read())
+    for cap in range(last + 1):
+        _check(libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), f"prctl(PR_CAPBSET_DROP, {cap})")
+    _check(libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "prctl(PR_CAP_AMBIENT_CLEAR_ALL)")
+    header = (ctypes.c_uint32 * 2)(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()   # effective, permitted, inheritable: all empty (two 32-bit halves)
+    _check(libc.capset(ctypes.addressof(header), ctypes.addressof(data)), "capset")
+    _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
+
+
+def _write(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def enter(profile: Profile) -> None:
+    """Put the calling process (forked from a warm template, single-threaded) into the sandbox.
+
+    Returns in the process that is to become the kernel.  With namespaces that is a new child,
+    the first process of its PID namespace, killed with its parent (``PR_SET_PDEATHSIG``): the
+    calling process stays behind, waits for it and exits with its status, like ``unshare --fork
+    --kill-child``, so killing the calling process's group takes the whole namespace down.
+    """
+    _set_limits(profile)
+    if profile.mode != "namespaces":
+        os.chdir(os.path.join(profile.jail, "work"))
+        return
+    libc = _libc()
+    uid, gid = os.getuid(), os.getgid()
+    _check(libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID), "unshare")
+    _write("/proc/self/uid_map", f"0 {uid} 1")
+    _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/gid_map", f"0 {gid} 1")
+    alive_r, alive_w = os.pipe()   # closes when the waiter dies: the new process cannot see its parent's pid
+    child = os.fork()
+    if child:
+        os.close(alive_r)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)   # the kernel handles interrupts; this one only waits
+        while True:
+            try:
+                _, status = os.waitpid(child, 0)
+                break
+            except InterruptedError:
+                continue
+        code = os.waitstatus_to_exitcode(status)
+        os._exit(code if code >= 0 else 128 - code)   # killed by signal N: 128 + N, as a shell says
+    _check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
+    os.close(alive_w)
+    import select
+
+    if select.select([alive_r], [], [], 0)[0]:   # the waiter died before the line above
+        os._exit(1)
+    os.close(alive_r)
+    _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+    _check(libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None), "mount proc")
+    _inner(profile)
+    _drop_capabilities()
+
+
 def main(argv: list[str]) -> None:
     profile = Profile.from_env()
     inner = argv[:1] == ["--inner"]
     rest = argv[1:] if inner else argv
-    kernel = [sys.executable, "-m", "autograder.grading.guard", *rest]
+    kernel = [sys.executable, "-P", "-m", "autograder.grading.guard", *rest]   # -P: see guarded_execute
     if inner:
         _inner(profile)
         os.execvp(DROP_CAPABILITIES[0], [*DROP_CAPABILITIES, *kernel])
     _set_limits(profile)
     if profile.mode == "namespaces":
         os.environ[PROFILE_ENV] = profile.to_env()
-        os.execvp(UNSHARE[0], [*UNSHARE, sys.executable, "-m", "autograder.grading.sandbox", "--inner", *rest])
+        os.execvp(UNSHARE[0], [*UNSHARE, sys.executable, "-P", "-m", "autograder.grading.sandbox", "--inner", *rest])
     os.chdir(os.path.join(profile.jail, "work"))
     os.execv(sys.executable, kernel)
 

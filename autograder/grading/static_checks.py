@@ -11,6 +11,10 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+# Special methods that let a returned object pass a test it should fail (`==` always true, ...): one set, kept
+# in the guard (the kernel-side module, which imports nothing of ours), which checks them at run time too.
+from .guard import DECEPTIVE_METHODS
+
 # Magics an honest notebook uses: timing, plotting, listing names, display formats.
 ALLOWED_MAGICS = frozenset({
     "matplotlib", "time", "timeit", "capture", "who", "whos", "who_ls", "precision", "pprint", "xmode",
@@ -30,6 +34,9 @@ DANGEROUS_MODULES = frozenset({"builtins", "gc", "ctypes", "_ctypes", "cffi", "i
                                "faulthandler", "dis", "code", "codeop", "atexit", "runpy", "site", "sysconfig",
                                "IPython", "ipykernel", "nbgrader", "jupyter_client", "traitlets", "zmq",
                                "tracemalloc", "_posixsubprocess"})
+# Submodules of DANGEROUS_MODULES that honest notebooks import from every day (`from IPython.display
+# import display, Markdown`): no shell, no kernel in them (red-team honest set, h04).
+SAFE_SUBMODULES = frozenset({"IPython.display"})
 SYS_DANGEROUS = frozenset({"settrace", "setprofile", "modules", "_getframe", "meta_path", "path_hooks",
                            "displayhook", "excepthook", "addaudithook", "audit",
                            "_current_frames", "setrecursionlimit", "path", "builtin_module_names",
@@ -37,16 +44,6 @@ SYS_DANGEROUS = frozenset({"settrace", "setprofile", "modules", "_getframe", "me
 OS_DANGEROUS = frozenset({"system", "popen", "fork", "forkpty", "kill", "killpg", "execv", "execve",
                           "execvp", "execl", "execlp", "spawnv", "spawnl", "posix_spawn", "dup2", "dup", "write",
                           "close", "fdopen", "getppid", "setsid", "putenv", "chmod", "chown"})
-
-
-# Special methods that let a returned object pass a test it should fail (`==` always true, ...).
-DECEPTIVE_METHODS = frozenset({
-    "__eq__", "__ne__", "__bool__", "__len__", "__lt__", "__le__", "__gt__", "__ge__", "__contains__",
-    "__instancecheck__", "__subclasscheck__", "__hash__", "__getattr__", "__getattribute__", "__float__",
-    "__int__", "__index__", "__array__", "__array_ufunc__", "__array_function__", "__abs__", "__sub__",
-    "__rsub__", "__round__", "__iter__", "__getitem__", "__repr__", "__str__", "__format__", "__class_getitem__",
-    "__init_subclass__", "__set_name__", "__del__",
-})
 
 
 @dataclass(frozen=True)
@@ -156,10 +153,17 @@ def suspicious_code(tree: ast.Module, module_names: set[str]) -> list[str]:
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             mods = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
             for mod in mods:
+                if mod in SAFE_SUBMODULES and isinstance(node, ast.ImportFrom):
+                    continue   # (`import IPython.display` binds `IPython` itself: still reported)
                 if mod.partition(".")[0] in DANGEROUS_MODULES or (mod == "os" and isinstance(node, ast.ImportFrom)):
                     reasons.append(f"imports `{mod}`")
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            if not isinstance(node, ast.Delete):   # `Box.__eq__ = ...`, on a class of the notebook or any other
+                for sub in (n for t in targets for n in ast.walk(t)):
+                    if isinstance(sub, ast.Attribute) and sub.attr in DECEPTIVE_METHODS:
+                        reasons.append(f"sets `{ast.unparse(sub)}` (an object that answers every comparison or "
+                                       f"check its own way can pass a test it should fail)")
             for target in targets:
                 if isinstance(target, ast.Attribute):  # np.allclose = ... (not os.environ[...] = ...)
                     root = _root_name(target)

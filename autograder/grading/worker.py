@@ -85,6 +85,7 @@ class SubmissionResult:
     review: list[dict] = field(default_factory=list)  # {notebook, cell, reason}: points withheld until an instructor decides
     withheld: dict[str, float | None] = field(default_factory=dict)  # "notebook/cell" -> the score nbgrader gave
     guard: dict[str, dict] = field(default_factory=dict)  # notebook -> the guard's findings (sandbox mode, kernel death)
+    stats: dict = field(default_factory=dict)  # the worker's peak memory and its warm template's status
 
 
 def _write_tree(root: Path, files: dict[str, bytes]) -> None:
@@ -101,17 +102,30 @@ def _check_notebooks(job: SubmissionJob) -> tuple[list[str], list[str]]:
     import nbformat
 
     problems, warnings = [], []
+    # Entries course.read_tree left out: links (never followed: red-team attack s08), FIFOs, devices.
+    skipped = dict(getattr(job.submitted_files, "skipped", None) or {})
+    for rel, why in sorted(skipped.items()):
+        rule = "; links in a submission are not followed" if why.startswith("a symbolic link") else ""
+        if rel == ".":
+            warnings.append(f"student {job.student}: submitted/{job.student}/{job.assignment} itself is {why}{rule}, "
+                            f"so nothing in it was read")
+        else:
+            warnings.append(f"student {job.student}: {rel} is {why}{rule}, so it was left out (not copied to the "
+                            f"kernel's folder, not graded); the rest of the submission is graded")
     submitted = {Path(rel).name: data for rel, data in job.submitted_files.items()
                  if rel.endswith(".ipynb") and "/" not in rel}
     expected = sorted(rel for rel in job.source_files if rel.endswith(".ipynb") and "/" not in rel)
     if not set(submitted) & set(expected):
         found = f" (found only {', '.join(sorted(submitted))})" if submitted else ""
+        left_out = sorted(rel for rel in skipped if rel in expected or rel == ".")
+        left_out_note = f"; left out: {', '.join(left_out)} ({skipped[left_out[0]]})" if left_out else ""
         problems.append(f"student {job.student}: no notebook of the assignment in "
                         f"submitted/{job.student}/{job.assignment}/{found} "
-                        f"(expected {', '.join(expected)})")
+                        f"(expected {', '.join(expected)}){left_out_note}")
     for name in expected:
         if name not in submitted and submitted:
-            warnings.append(f"student {job.student}: {name} is missing from the submission (scored 0)")
+            why = f"{skipped[name]}, not read" if name in skipped else "missing from the submission"
+            warnings.append(f"student {job.student}: {name} is {why} (scored 0)")
     for name in sorted(submitted):
         if name not in expected:
             warnings.append(f"student {job.student}: {name} is not a notebook of {job.assignment} "
@@ -153,6 +167,60 @@ def _static_findings(job: SubmissionJob) -> dict[str, list]:
             found[Path(rel).stem] = [Finding(-1, None, f"could not be checked before running "
                                                        f"({type(err).__name__}: {str(err)[:200]})")]
     return found
+
+
+# What the grader's own reading (static_checks.scan) says about an edit that nbgrader refuses to grade.
+_STRUCTURAL = ("was deleted", "is not in the assignment", "nbgrader metadata", "appears twice")
+
+
+def _refusal(job: SubmissionJob, static: dict[str, list], log: str, scratch: Path) -> str:
+    """Why nbgrader refused the submission, on one line: the student, the notebook file and the edit.
+
+    The notebook is the one nbgrader was converting when it failed (its log), else those with edited
+    nbgrader metadata; the edit is what :func:`_static_findings` found in it ("graded cell
+    `test_squares` was deleted"), followed by nbgrader's own error messages.
+    """
+    import re
+
+    lines = log.splitlines()
+    first_error = next((i for i, line in enumerate(lines) if line.startswith("[ERROR]")), len(lines))
+    converting = [line.rpartition("/")[2] for line in lines[:first_error]
+                  if line.startswith("[INFO] Converting notebook ")]
+    structural = {nb: [f.reason for f in found if any(s in f.reason for s in _STRUCTURAL)]
+                  for nb, found in static.items()}
+    if converting:
+        names = [converting[-1]]
+    else:
+        names = [f"{nb}.ipynb" for nb, reasons in sorted(structural.items()) if reasons] or sorted(
+            rel for rel in job.submitted_files if rel.endswith(".ipynb") and "/" not in rel)
+    parts = []
+    for name in names:
+        reasons = structural.get(Path(name).stem) or []
+        more = f"; and {len(reasons) - 4} more" if len(reasons) > 4 else ""
+        parts.append(f"{name}: " + ("; ".join(reasons[:4]) + more if reasons else
+                                    "nbgrader could not process it"))
+
+    where = str(scratch / "submitted" / job.student / job.assignment)
+    messages: list[str] = []
+    for line in lines[first_error:]:
+        if line.startswith("[ERROR] "):
+            text = line[len("[ERROR] "):].strip()
+            if text.startswith(("Traceback", "Please see")) or not text:
+                continue
+            if text.startswith("There was an error processing assignment"):
+                if any(m.startswith("There was an error processing") for m in messages):
+                    continue
+                text = "There was an error processing the assignment"
+        else:   # the last line of a traceback: "package.module.SomeError: message"
+            match = re.match(r"^(?:[A-Za-z_]\w*\.)*([A-Z]\w*): (\S.*)$", line)
+            if match is None:
+                continue
+            text = f"{match.group(1)}: {match.group(2)}"
+        text = text.replace(where, job.assignment).replace(str(scratch), "")[:200]
+        if not any(text in m or m in text for m in messages):
+            messages.append(text)
+    return (f"student {job.student}: nbgrader could not autograde the submission: {' | '.join(parts)} "
+            f"(nbgrader: {' | '.join(messages[:6]) or 'see the log'})")
 
 
 def _scratch_config(job: SubmissionJob, root: Path):
@@ -242,9 +310,7 @@ def _grade(job: SubmissionJob) -> SubmissionResult:
         try:
             converter.start()
         except NbGraderException:
-            errors = [line for line in log_buffer.getvalue().splitlines() if line.startswith("[ERROR]")]
-            result.reason = (f"student {job.student}: nbgrader could not autograde the submission: "
-                             + (" | ".join(errors[:6]) or "see log"))
+            result.reason = _refusal(job, static, log_buffer.getvalue(), scratch)
             return result
         _read_gradebook(result, config.CourseDirectory.db_url, job)
         _review(result, static, scratch / "guard")
@@ -284,7 +350,22 @@ def _grade(job: SubmissionJob) -> SubmissionResult:
     finally:
         result.log = log_buffer.getvalue()[-20000:]
         result.seconds = time.perf_counter() - start
+        result.stats = _stats()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _stats() -> dict:
+    """Resource figures for the report (benchmarks read them): this worker's peak memory, its warm template."""
+    import resource
+
+    from . import warm
+
+    stats = {"worker_peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+    try:
+        stats["template"] = warm.current_status()
+    except Exception as err:  # noqa: BLE001 - figures only
+        stats["template"] = {"error": f"{type(err).__name__}: {err}"}
+    return stats
 
 
 def _review(result: SubmissionResult, static: dict[str, list], guard_dir: Path) -> None:
@@ -296,7 +377,12 @@ def _review(result: SubmissionResult, static: dict[str, list], guard_dir: Path) 
         path = guard_dir / f"{notebook}.json"
         findings = json.loads(path.read_text()) if path.exists() else None
         if findings is not None:
-            result.guard[notebook] = {k: findings.get(k) for k in ("sandbox", "sandbox_why", "dead", "seconds")}
+            result.guard[notebook] = {k: findings.get(k) for k in (
+                "sandbox", "sandbox_why", "kernel", "kernel_why", "dead", "seconds", "cells_seconds",
+                "overhead_seconds", "kernel_peak_rss_kb")}
+            if findings.get("kernel_why"):
+                result.warnings.append(f"student {result.student}: {notebook}.ipynb was graded in a cold kernel: "
+                                       f"{findings['kernel_why']}")
         elif any(n.name == notebook and n.submitted for n in result.notebooks):
             findings = {"notebook": ["the grader's guard left no report for this notebook"]}
         items += collect_items(notebook, findings, static.get(notebook, []))

@@ -91,3 +91,20 @@ def pycourse_submissions(root: Path, count: int = 22) -> dict[str, dict[str, obj
 def copy_course(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst
+
+
+def gradebook_cells(root: Path, assignment: str = "ps1") -> dict[tuple[str, str, str], tuple]:
+    """(student, notebook, cell) -> (auto_score, needs_manual_grade), from DIR/gradebook.db; a duplicate fails."""
+    from nbgrader.api import Gradebook
+
+    cells = {}
+    config = (root / "nbgrader_config.py").read_text() if (root / "nbgrader_config.py").exists() else ""
+    course_id = "pycourse" if "pycourse" in config else ""
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", course_id) as gb:
+        for submission in gb.assignment_submissions(assignment):
+            for nb in submission.notebooks:
+                for grade in nb.grades:
+                    key = (submission.student_id, nb.name, grade.name)
+                    assert key not in cells, f"duplicate grade {key}"
+                    cells[key] = (grade.auto_score, bool(grade.needs_manual_grade))
+    return cells

@@ -95,6 +95,8 @@ HOSTILE = [
     ("import math as np", "rebinds `np`"),
     ("del np", "rebinds `np`"),
     ("class Always:\n    def __eq__(self, other):\n        return True", "defines `__eq__`"),
+    ("class Box(list):\n    pass\nBox.__eq__ = lambda self, other: True", "sets `Box.__eq__`"),
+    ("import collections\ncollections.UserList.__eq__, x = (lambda s, o: True), 1", "sets `collections.UserList.__eq__`"),
     ("f = (lambda: 0)\nf.__code__ = (lambda: 1).__code__", "`__code__`"),
     ("import sys\nframe = sys._getframe()", "`sys._getframe`"),
 ]

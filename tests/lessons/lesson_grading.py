@@ -3,8 +3,11 @@
 Each lesson's test module declares its wrong answers; `grade_lesson` builds a scratch nbgrader
 course from this repository, submits the untouched student notebook ("empty"), the instructor's
 answers ("correct") and every wrong answer (the instructor's answers with some cells replaced),
-runs `nbgrader autograde` over them (two course copies at once, one per core) and returns what a
-test needs to check.
+grades them with the course's grading command (`python -m autograder grade`: nbgrader's autograde
+in the sandbox, two workers, warm kernels forked from a template that has imported TensorFlow) and
+returns what a test needs to check.  No honest submission may be marked for review (that would
+withhold points, and the check of the scores would say so); `compare_with_nbgrader=True` also grades
+a copy with plain `nbgrader autograde` and requires the same scores, cell by cell.
 
 Wrong answers that touch different exercises and fail different cells are graded together, in one
 submission per group (fewer notebooks to execute); each still has to lose exactly its own cells, so
@@ -12,14 +15,17 @@ an interaction between two mistakes shows up as a failure (mark such a mistake `
 """
 from __future__ import annotations
 
+import json
 import shutil
-from concurrent.futures import ThreadPoolExecutor
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from autograder import nbgrader_course as course
+from autograder.nbgrader_runner import nbgrader_env
 from autograder.paths import SOLUTIONS
 
 
@@ -76,12 +82,11 @@ def _errors(nb: nbformat.NotebookNode) -> dict[str, str]:
     return errors
 
 
-def grade_lesson(root: Path, assignment: str, wrong_answers: list[WrongAnswer], parallel: int = 2) -> GradedLesson:
-    """Autograde the class with plain `nbgrader autograde`, split over `parallel` copies of the course
-    (each with its own gradebook, so the runs never share a database) running at the same time."""
+def grade_lesson(root: Path, assignment: str, wrong_answers: list[WrongAnswer], workers: int = 2,
+                 compare_with_nbgrader: bool = False) -> GradedLesson:
+    """Grade the class with the grading command (see the module docstring)."""
     (notebook,) = [p.name for p in (SOLUTIONS / assignment).glob("*.ipynb")]
-    first = course.make_course(root / "course0", [assignment])
-    copies = [first] + [Path(shutil.copytree(first, root / f"course{i}")) for i in range(1, parallel)]
+    first = course.make_course(root / "course", [assignment])
     student = course.release_notebook(first, assignment, notebook)
     solutions = course.solution_answers(course.source_notebook(first, assignment, notebook))
     submissions = {"empty": student, "correct": course.answer(student, solutions)}
@@ -91,17 +96,24 @@ def grade_lesson(root: Path, assignment: str, wrong_answers: list[WrongAnswer], 
         for wrong in group:
             answers.update(wrong.answers)
         submissions[name] = course.answer(student, answers)
-    where = {name: copies[i % parallel] for i, name in enumerate(submissions)}
     for name, nb in submissions.items():
-        course.submit(where[name], name, assignment, {notebook: nb})
-    with ThreadPoolExecutor(parallel) as pool:
-        list(pool.map(lambda c: course.autograde(c, assignment), copies))
-    scores, errors = {}, {}
-    for copy in copies:
-        scores.update(course.scores(copy, assignment))
+        course.submit(first, name, assignment, {notebook: nb})
+    plain = Path(shutil.copytree(first, root / "plain")) if compare_with_nbgrader else None
+    run = subprocess.run([sys.executable, "-m", "autograder", "grade", assignment, "--course-dir", str(first),
+                          "--workers", str(workers), "--no-progress", "--no-feedback"],
+                         capture_output=True, text=True, env=nbgrader_env(), timeout=1800)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert f"graded {len(submissions)}, already graded 0, failed to grade 0" in run.stdout, run.stdout
+    scores, errors = course.scores(first, assignment), {}
     for name in submissions:
-        graded = where[name] / "autograded" / name / assignment / notebook
+        report = json.loads((first / "reports" / name / f"{assignment}.json").read_text())
+        assert not report["needs_review"], (name, report["review"])
+        assert {g["kernel"] for g in report["guard"].values()} == {"warm"}, report["guard"]
+        graded = first / "autograded" / name / assignment / notebook
         errors[name] = _errors(nbformat.read(str(graded), as_version=4))
+    if plain is not None:
+        course.autograde(plain, assignment)
+        assert course.scores(plain, assignment) == scores
     return GradedLesson(assignment, _max_points(course.source_notebook(first, assignment, notebook)), scores, errors,
                         groups)
 

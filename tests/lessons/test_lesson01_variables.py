@@ -40,7 +40,7 @@ WRONG_ANSWERS = [
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    return grade_lesson(tmp_path_factory.mktemp("course"), ASSIGNMENT, WRONG_ANSWERS)
+    return grade_lesson(tmp_path_factory.mktemp("course"), ASSIGNMENT, WRONG_ANSWERS, compare_with_nbgrader=True)
 
 
 def test_lesson_grades_empty_correct_and_wrong_submissions(graded):

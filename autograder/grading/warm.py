@@ -1,0 +1,422 @@
+"""Warm kernels: each grading kernel is forked from a template that has already imported the heavy modules.
+
+A cold grading kernel is a new Python process that imports IPython, the kernel machinery and the
+notebook's modules (TensorFlow: about 2.5 s of CPU) before the first cell runs, for every notebook
+of every student.  Here each worker process starts one *template* process
+(``python -P -m autograder.grading.warm FD``) that imports them once and then waits.  For each
+notebook, :class:`ForkProvisioner` (a jupyter_client kernel provisioner: nbclient and nbgrader talk
+to the kernel as usual) asks the template to fork; the forked process enters exactly the sandbox a
+cold kernel gets (:func:`.sandbox.enter`: limits, namespaces, private filesystem view, capabilities
+dropped), then runs :mod:`.guard` and ipykernel, as ``python -m autograder.grading.sandbox`` would.
+
+What keeps this as safe as a cold start:
+
+* the template never runs student code or tests, and holds no secret: it is started with the
+  kernels' scrubbed environment and its working directory is ``/``; a forked kernel gets its own
+  environment, file descriptors and sandbox before anything of the notebook runs;
+* forking after ``import tensorflow`` is safe as long as the template has run no TensorFlow op
+  (TensorFlow's runtime, with its thread pools, starts with the first op).  The template checks
+  that before every fork (:func:`fork_hazard`) and refuses to fork otherwise: the worker then falls
+  back to a cold kernel and says why;
+* the worker and the template talk over a private socket pair (no path, no port); file descriptors
+  travel with ``SCM_RIGHTS``, and the worker watches each kernel through a pidfd.
+
+Where forking is not available (no ``os.fork`` or pidfd, the template failed to start or refuses to
+fork), grading uses cold kernels and the findings say ``kernel: cold`` with the reason.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+# Imported by every template, whatever the notebook imports: the kernel machinery and the guard, and what
+# ipykernel imports only when a kernel starts (its debugger brings debugpy: 0.25 s of every cold start).
+BASE_IMPORTS = ("IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
+                "sqlite3", "pydoc", "tornado.queues", "http.server", "xmlrpc.client",
+                "matplotlib_inline.backend_inline", "autograder.grading.guard", "autograder.grading.sandbox")
+# Where the template and the kernels it forks write their own stderr (debugging; default: nowhere).
+STDERR_ENV = "AUTOGRADER_WARM_STDERR"
+MAX_MESSAGE = 1 << 22
+START_TIMEOUT = 180.0
+
+
+class WarmUnavailable(RuntimeError):
+    """No warm kernel here: the reason is the message."""
+
+
+# -- the template process --------------------------------------------------------------------------
+
+def fork_hazard() -> str:
+    """Why forking this process now could hand a kernel a broken runtime ('' when it is safe)."""
+    if threading.active_count() != 1:
+        return f"the template runs {threading.active_count()} Python threads"
+    if "tensorflow" in sys.modules:
+        from tensorflow.python.eager import context
+
+        ctx = context._context   # created at import; its runtime handle exists once an op has run
+        if ctx is not None and ctx._context_handle is not None:
+            return "TensorFlow's runtime was started in the template (an op ran before the fork)"
+    return ""
+
+
+def _status(forks: int, threads_at_start: int) -> dict:
+    fields = {}
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM", "VmSize", "Threads"):
+                fields[key] = int(value.split()[0])
+    return {"pid": os.getpid(), "forks": forks, "rss_kb": fields.get("VmRSS"), "peak_rss_kb": fields.get("VmHWM"),
+            "vm_kb": fields.get("VmSize"), "threads": fields.get("Threads"), "threads_at_start": threads_at_start,
+            "hazard": fork_hazard()}
+
+
+def _reap(signum, frame) -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _become_kernel(request: dict, fds: list[int], sock: socket.socket, ready_w: int) -> None:
+    """In the forked child: own session, environment, file descriptors, sandbox; then the guard and ipykernel."""
+    sock.close()
+    os.setsid()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    env = dict(request["env"])
+    for name, fd in zip(request["fd_env"], fds):
+        os.set_inheritable(fd, True)
+        env[name] = str(fd)
+    keep = {0, 1, 2, ready_w, *fds}
+    for entry in os.listdir("/proc/self/fd"):
+        fd = int(entry)
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass   # the descriptor listdir() itself used
+    os.environ.clear()
+    os.environ.update(env)
+    from . import sandbox
+
+    profile = sandbox.Profile.from_env()
+    os.write(ready_w, b"ok")
+    os.close(ready_w)
+    sandbox.enter(profile)
+    sys.argv = [sys.argv[0], *request["argv"]]
+    from . import guard
+
+    guard.main()
+
+
+def _fork_kernel(request: dict, fds: list[int], sock: socket.socket) -> tuple[dict, list[int]]:
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(ready_r)
+            _become_kernel(request, fds, sock, ready_w)
+            code = 0
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+        except BaseException:  # noqa: BLE001 - a kernel that cannot start dies; the worker sees it die
+            try:
+                os.write(2, traceback.format_exc().encode())
+            except OSError:
+                pass
+        finally:
+            try:
+                atexit._run_exitfuncs()
+            finally:
+                os._exit(code)
+    os.close(ready_w)
+    for fd in fds:
+        os.close(fd)
+    answer = os.read(ready_r, 16)
+    os.close(ready_r)
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError as err:
+        return {"error": f"the forked kernel exited at once ({err})"}, []
+    if answer != b"ok":
+        os.close(pidfd)
+        return {"error": "the forked kernel failed before its sandbox"}, []
+    return {"pid": pid}, [pidfd]
+
+
+def serve(fd: int, imports: list[str]) -> None:
+    """The template: import, report, then fork one kernel per request until the worker goes away."""
+    import importlib
+
+    sock = socket.socket(fileno=fd)
+    failed = {}
+    for name in (*BASE_IMPORTS, *imports):
+        try:
+            importlib.import_module(name)
+        except BaseException as err:  # noqa: BLE001 - the notebook will show the same failure
+            failed[name] = f"{type(err).__name__}: {err}"[:300]
+    import gc
+
+    gc.collect()
+    gc.freeze()   # the imported objects stay where they are: forked kernels share their pages longer
+    # Reap each kernel as it exits (its CPU time then counts in the worker's RUSAGE_CHILDREN, as a cold one's does).
+    signal.signal(signal.SIGCHLD, _reap)
+    with open("/proc/self/status") as fh:
+        threads_at_start = next(int(line.split()[1]) for line in fh if line.startswith("Threads:"))
+    forks = 0
+    hello = {"ready": True, "failed": failed, **_status(forks, threads_at_start)}
+    socket.send_fds(sock, [json.dumps(hello).encode()], [])
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 8)
+        except InterruptedError:
+            continue
+        except OSError:
+            return
+        if not data:
+            return   # the worker is gone
+        request = json.loads(data)
+        reply, reply_fds = {}, []
+        if request.get("op") == "spawn":
+            hazard = fork_hazard()
+            if hazard:
+                for f in fds:
+                    os.close(f)
+                reply = {"error": f"refusing to fork: {hazard}"}
+            else:
+                reply, reply_fds = _fork_kernel(request, fds, sock)
+                forks += 1
+        else:
+            for f in fds:
+                os.close(f)
+            reply = _status(forks, threads_at_start)
+        socket.send_fds(sock, [json.dumps(reply).encode()], reply_fds)
+        for f in reply_fds:
+            os.close(f)
+
+
+def main(argv: list[str]) -> None:
+    serve(int(argv[0]), json.loads(argv[1]) if len(argv) > 1 else [])
+
+
+# -- in the worker ---------------------------------------------------------------------------------
+
+class ForkedProcess:
+    """What jupyter_client needs of a ``Popen`` for a kernel forked by the template (not our child)."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int, pidfd: int):
+        self.pid = pid
+        self.returncode: int | None = None
+        self._pidfd = pidfd
+        self._signal = 0
+
+    def _exited(self, timeout: float | None) -> bool:
+        if self.returncode is not None:
+            return True
+        readable, _, _ = select.select([self._pidfd], [], [], timeout)
+        if readable:
+            self.returncode = -self._signal if self._signal else 1   # the status belongs to the template
+            os.close(self._pidfd)
+            self._pidfd = -1
+            return True
+        return False
+
+    def poll(self) -> int | None:
+        return self.returncode if self._exited(0) else None
+
+    def wait(self, timeout: float | None = None) -> int:
+        if not self._exited(timeout):
+            raise subprocess.TimeoutExpired(f"kernel {self.pid}", timeout)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is None:
+            self._signal = signum if signum in (signal.SIGKILL, signal.SIGTERM) else self._signal
+            try:
+                signal.pidfd_send_signal(self._pidfd, signum)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+class Template:
+    """The worker's handle on one template process (see the module docstring)."""
+
+    def __init__(self, imports: list[str], env: dict[str, str]):
+        if not (hasattr(os, "fork") and hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")
+                and hasattr(socket, "send_fds")):
+            raise WarmUnavailable("this platform cannot fork kernels (os.fork, pidfd or SCM_RIGHTS missing)")
+        self.imports = list(imports)
+        self._lock = threading.Lock()
+        self._home = tempfile.mkdtemp(prefix="agw-")
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = {**env, "HOME": self._home, "MPLCONFIGDIR": os.path.join(self._home, "matplotlib"),
+               "IPYTHONDIR": os.path.join(self._home, "ipython")}
+        started = time.perf_counter()
+        stderr = open(os.environ[STDERR_ENV], "ab") if os.environ.get(STDERR_ENV) else subprocess.DEVNULL
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-P", "-m", "autograder.grading.warm", str(theirs.fileno()), json.dumps(imports)],
+                env=env, cwd="/", pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+        except OSError as err:
+            raise WarmUnavailable(f"the template process did not start ({err})") from err
+        finally:
+            theirs.close()
+            if stderr is not subprocess.DEVNULL:
+                stderr.close()
+        self._sock = ours
+        self.info = self._receive(START_TIMEOUT)[0]
+        if not self.info.get("ready"):
+            self.close()
+            raise WarmUnavailable(f"the template process did not start: {self.info.get('error', 'no answer')}")
+        self.start_seconds = time.perf_counter() - started
+
+    def _receive(self, timeout: float) -> tuple[dict, list[int]]:
+        ready, _, _ = select.select([self._sock], [], [], timeout)
+        if not ready:
+            return {"error": f"no answer within {timeout:.0f} s"}, []
+        try:
+            data, fds, _, _ = socket.recv_fds(self._sock, MAX_MESSAGE, 8)
+        except OSError as err:
+            return {"error": f"the template's socket failed ({err})"}, []
+        if not data:
+            return {"error": "the template process exited"}, []
+        return json.loads(data), fds
+
+    def _ask(self, request: dict, fds: list[int] = (), timeout: float = 60.0) -> tuple[dict, list[int]]:
+        with self._lock:
+            try:
+                socket.send_fds(self._sock, [json.dumps(request).encode()], list(fds))
+            except OSError as err:
+                return {"error": f"the template process is gone ({err})"}, []
+            return self._receive(timeout)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def status(self) -> dict:
+        return self._ask({"op": "status"})[0]
+
+    def spawn(self, argv: list[str], env: dict[str, str], fd_env: dict[str, int]) -> ForkedProcess:
+        """A kernel forked from the template with ``argv`` (after the program), ``env`` and the file
+        descriptors ``fd_env`` (environment variable -> descriptor: the kernel finds them there)."""
+        names = list(fd_env)
+        reply, fds = self._ask({"op": "spawn", "argv": argv, "env": env, "fd_env": names},
+                               [fd_env[n] for n in names])
+        if "error" in reply or len(fds) != 1:
+            for fd in fds:
+                os.close(fd)
+            raise WarmUnavailable(reply.get("error", "the template sent no process handle"))
+        return ForkedProcess(reply["pid"], fds[0])
+
+    def close(self) -> None:
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+        if self.process.poll() is None:
+            try:
+                self.process.wait(timeout=5)   # it exits when its socket closes
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        import shutil
+
+        shutil.rmtree(self._home, ignore_errors=True)
+
+
+_templates: dict[str, Template] = {}
+_broken: dict[str, str] = {}
+
+
+def current_status() -> dict | None:
+    """The status of this worker's live template (None when it has none): for reports and benchmarks."""
+    for template in _templates.values():
+        if template.alive():
+            return template.status()
+    return None
+
+
+def template_for(imports: list[str], env: dict[str, str]) -> Template:
+    """This worker's template for notebooks that import ``imports`` with kernels in ``env`` (started once,
+    restarted if it died; one at a time: a different set replaces it)."""
+    key = json.dumps([sorted(set(imports)), sorted(env.items())])
+    if key in _broken:
+        raise WarmUnavailable(_broken[key])
+    template = _templates.get(key)
+    if template is not None and template.alive():
+        return template
+    for old in _templates.values():
+        old.close()
+    _templates.clear()
+    try:
+        template = Template(sorted(set(imports)), env)
+    except WarmUnavailable as err:
+        _broken[key] = str(err)
+        raise
+    _templates[key] = template
+    return template
+
+
+@atexit.register
+def _close_templates() -> None:
+    for template in _templates.values():
+        template.close()
+    _templates.clear()
+
+
+def _provisioner_class():
+    from jupyter_client.provisioning import LocalProvisioner
+    from traitlets import Any
+
+    class ForkProvisioner(LocalProvisioner):
+        """LocalProvisioner whose kernel process is forked by a :class:`Template` instead of started by Popen."""
+
+        template = Any()
+        fd_env = Any()    # environment variable -> file descriptor the kernel must inherit
+        on_cold = Any()   # called with the reason when the template cannot fork and a cold kernel starts
+
+        async def launch_kernel(self, cmd: list[str], **kwargs):
+            try:
+                self.process = self.template.spawn(cmd[cmd.index("-f"):], kwargs["env"], self.fd_env)
+            except WarmUnavailable as err:
+                if self.on_cold is not None:
+                    self.on_cold(str(err))
+                return await super().launch_kernel(cmd, **kwargs)
+            self.pid = self.pgid = self.process.pid   # the forked kernel leads its own session
+            self.cwd = kwargs.get("cwd")
+            return self.connection_info
+
+    return ForkProvisioner
+
+
+def provisioner(km, template: Template, fd_env: dict[str, int], on_cold=None):
+    """A provisioner for ``km`` (set as ``km.provisioner`` before the kernel starts)."""
+    return _provisioner_class()(kernel_id=km.kernel_id or "graded", kernel_spec=km.kernel_spec, parent=km,
+                                template=template, fd_env=fd_env, on_cold=on_cold)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,227 @@
+"""Warm kernels (autograder.grading.warm): a template forks each kernel into the sandbox a cold kernel gets.
+
+The grading itself is compared with cold kernels and plain nbgrader elsewhere: the red-team suite grades
+its whole catalogue both ways (tests/grading/test_red_team.py), the lesson tests grade every lesson with
+warm kernels (tests/lessons) and test_grading.py compares the command with plain nbgrader.  Here: the
+template's own promises, with a kernel started by hand and talked to with jupyter_client.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.grading import sandbox, warm
+from autograder.grading.guard import BRIEF_FD_ENV, CHANNEL_FD_ENV
+from autograder.grading.guarded_execute import trusted_prefixes
+
+SECRET = "AUTOGRADER_WARM_TEST_SECRET"
+BASE_ENV = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3",
+            "PYTHONHASHSEED": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+
+
+class Kernel:
+    """One kernel forked by ``template`` into a fresh jail, with a client connected to it."""
+
+    def __init__(self, template: warm.Template, mode: str, imports=("numpy",), hide=()):
+        from jupyter_client import BlockingKernelClient
+        from jupyter_client.connect import write_connection_file
+
+        self.jail = Path(tempfile.mkdtemp(prefix="agj-", dir="/tmp"))
+        for sub in ("work", "ipc", "runtime"):
+            (self.jail / sub).mkdir()
+        (self.jail / "work" / "data.txt").write_text("the submission's own file")
+        connection = str(self.jail / "runtime" / "kernel.json")
+        write_connection_file(connection, transport="ipc", ip=str(self.jail / "ipc" / "k"))
+        brief = {"key": "00" * 32, "tests": {}, "imports": list(imports), "bindings": {},
+                 "protected_packages": ["numpy"], "trusted_prefixes": trusted_prefixes(), "protected_paths": []}
+        brief_fd = os.memfd_create("brief", 0)
+        os.write(brief_fd, json.dumps(brief).encode())
+        os.lseek(brief_fd, 0, os.SEEK_SET)
+        self.channel_r, channel_w = os.pipe()
+        profile = sandbox.Profile(mode=mode, jail=str(self.jail), hide=list(hide), memory_mb=4096)
+        env = dict(BASE_ENV, HOME=str(self.jail / "work"), IPYTHONDIR=str(self.jail / "runtime" / "ipython"), **{sandbox.PROFILE_ENV: profile.to_env()})
+        self.process = template.spawn(["-f", connection], env, {BRIEF_FD_ENV: brief_fd, CHANNEL_FD_ENV: channel_w})
+        os.close(brief_fd)
+        os.close(channel_w)
+        self.client = BlockingKernelClient(connection_file=connection)
+        self.client.load_connection_file()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+
+    def run(self, code: str) -> str:
+        """stdout of ``code`` (an error fails the test)."""
+        out = []
+        reply = self.client.execute_interactive(
+            textwrap.dedent(code), timeout=60,
+            output_hook=lambda msg: out.append(msg["content"].get("text", "")) if msg["msg_type"] == "stream" else None)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        return "".join(out)
+
+    def close(self) -> None:
+        self.client.stop_channels()
+        self.process.kill()
+        self.process.wait(10)
+        os.close(self.channel_r)
+        shutil.rmtree(self.jail, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def template():
+    os.environ[SECRET] = "must not reach a kernel"   # the worker's environment: the template must not carry it
+    try:
+        t = warm.Template(["numpy"], BASE_ENV)
+    finally:
+        os.environ.pop(SECRET)
+    yield t
+    t.close()
+    assert t.process.poll() is not None
+
+
+def test_template_reports_itself(template):
+    status = template.status()
+    assert status["hazard"] == ""
+    assert status["rss_kb"] > 10_000 and status["threads"] == status["threads_at_start"]
+    assert template.info["failed"] == {}
+
+
+@pytest.mark.parametrize("mode", ["none", "namespaces"])
+def test_forked_kernel_gets_its_own_process_environment_and_sandbox(template, mode):
+    if mode == "namespaces" and not sandbox.namespaces_available()[0]:
+        pytest.skip(f"no namespaces here: {sandbox.namespaces_available()[1]}")
+    kernel = Kernel(template, mode, hide=[str(Path(__file__).resolve().parent)])
+    try:
+        facts = json.loads(kernel.run("""
+            import json, os, sys
+            status = dict(line.split(':', 1) for line in open('/proc/self/status'))
+            try:
+                hidden = os.listdir(%r)
+            except OSError as err:
+                hidden = type(err).__name__
+            print(json.dumps({'pid': os.getpid(), 'cwd': os.getcwd(), 'files': sorted(os.listdir('.')),
+                              'env': sorted(os.environ), 'cap': status['CapEff'].strip(),
+                              'nnp': status['NoNewPrivs'].strip(), 'tmp': sorted(os.listdir('/tmp')),
+                              'numpy': 'numpy' in sys.modules, 'hidden': hidden, 'guard': '__autograder_guard__' in dir(__builtins__)}))
+            """ % str(Path(__file__).resolve().parent)))
+    finally:
+        kernel.close()
+    assert facts["cwd"] == str(kernel.jail / "work") and facts["files"] == ["data.txt"]
+    assert SECRET not in facts["env"] and "HOME" in facts["env"]
+    assert facts["numpy"], "the template's imports are already there"
+    assert facts["pid"] != template.info["pid"]
+    if mode == "namespaces":
+        assert facts["pid"] == 1                      # the first process of its own PID namespace
+        assert facts["cap"] == "0000000000000000" and facts["nnp"] == "1"
+        assert facts["tmp"] == [kernel.jail.name]      # a fresh /tmp holding only its own jail
+        assert facts["hidden"] == "PermissionError"    # a hidden path is covered
+    else:
+        assert isinstance(facts["hidden"], list)       # limits only: nothing is covered
+
+
+def test_killing_a_kernel_leaves_the_template_and_nothing_else(template):
+    kernel = Kernel(template, "none")
+    pid = kernel.process.pid
+    kernel.close()
+    assert kernel.process.poll() is not None
+    deadline = time.time() + 10
+    while time.time() < deadline and Path(f"/proc/{pid}").exists():
+        time.sleep(0.05)
+    assert not Path(f"/proc/{pid}").exists()
+    assert template.alive() and template.status()["hazard"] == ""
+
+
+def test_template_does_not_grow_with_the_kernels_it_forks(template):
+    """Each kernel allocates and fills 200 MB; the template's resident size stays where it was."""
+    Kernel(template, "none").close()   # the first fork faults in what every fork touches
+    before = template.status()
+    for _ in range(4):
+        kernel = Kernel(template, "none")
+        try:
+            kernel.run("import numpy as np\nblock = np.ones(25_000_000)\nprint(block.sum())")
+        finally:
+            kernel.close()
+    after = template.status()
+    assert after["forks"] == before["forks"] + 4
+    assert after["rss_kb"] - before["rss_kb"] < 5_000, (before, after)
+    assert after["peak_rss_kb"] - before["peak_rss_kb"] < 5_000, (before, after)
+
+
+def test_template_refuses_to_fork_once_tensorflow_ran_an_op(tmp_path):
+    """Forking is safe after `import tensorflow` only while its runtime has not started: the template checks
+    before every fork, and the worker falls back to a cold kernel with the reason."""
+    (tmp_path / "runs_an_op.py").write_text("import tensorflow as tf\nVALUE = float(tf.constant(1.0) + 1.0)\n")
+    quiet = warm.Template(["tensorflow"], BASE_ENV)
+    try:
+        assert quiet.status()["hazard"] == ""
+    finally:
+        quiet.close()
+    loud = warm.Template(["tensorflow", "runs_an_op"], dict(BASE_ENV, PYTHONPATH=str(tmp_path)))
+    try:
+        assert loud.info["failed"] == {}
+        assert "TensorFlow's runtime was started" in loud.status()["hazard"]
+        with pytest.raises(warm.WarmUnavailable, match="refusing to fork: TensorFlow's runtime was started"):
+            loud.spawn(["-f", "unused"], dict(BASE_ENV), {})
+    finally:
+        loud.close()
+
+
+def test_a_template_that_cannot_start_says_why(tmp_path):
+    (tmp_path / "exits_at_import.py").write_text("import os\nos._exit(3)\n")
+    with pytest.raises(warm.WarmUnavailable, match="did not start: the template process exited"):
+        warm.Template(["exits_at_import"], dict(BASE_ENV, PYTHONPATH=str(tmp_path)))
+
+
+# -- the executor falls back to a cold kernel, and says so ------------------------------------------
+
+def run_notebook(tmp_path, kernels: str = "warm") -> tuple[dict, dict]:
+    """GuardedExecute (as nbgrader's autograde runs it) on a two-cell notebook; (findings, its outputs)."""
+    import nbformat
+
+    from autograder.grading.guarded_execute import GuardedExecute
+
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import sys\nx = 20 + 22"),
+                                         nbformat.v4.new_code_cell("print(x, len(sys.argv) > 0)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    executor = GuardedExecute(report_dir=str(tmp_path / "findings"), sandbox_mode="none", kernels=kernels,
+                              timeout=60)
+    executor.preprocess(nb, {"metadata": {"path": str(work)}, "unique_key": "nb"})
+    findings = json.loads((tmp_path / "findings" / "nb.json").read_text())
+    return findings, nb.cells[1].outputs
+
+
+def test_executor_forks_warm_kernels(tmp_path):
+    findings, outputs = run_notebook(tmp_path)
+    assert (findings["kernel"], findings["kernel_why"]) == ("warm", "")
+    assert outputs[0]["text"] == "42 True\n"
+    assert findings["overhead_seconds"] < findings["seconds"]
+
+
+def test_executor_falls_back_to_a_cold_kernel_when_the_template_cannot_start(tmp_path, monkeypatch):
+    def unavailable(imports, env):
+        raise warm.WarmUnavailable("this platform cannot fork kernels (simulated)")
+
+    monkeypatch.setattr(warm, "template_for", unavailable)
+    findings, outputs = run_notebook(tmp_path)
+    assert findings["kernel"] == "cold" and "cannot fork kernels (simulated)" in findings["kernel_why"]
+    assert outputs[0]["text"] == "42 True\n"
+
+
+def test_executor_falls_back_to_a_cold_kernel_when_the_template_refuses_to_fork(tmp_path, monkeypatch):
+    (tmp_path / "runs_an_op.py").write_text("import tensorflow as tf\nVALUE = float(tf.constant(1.0) + 1.0)\n")
+    refusing = warm.Template(["tensorflow", "runs_an_op"], dict(BASE_ENV, PYTHONPATH=str(tmp_path)))
+    monkeypatch.setattr(warm, "template_for", lambda imports, env: refusing)
+    try:
+        findings, outputs = run_notebook(tmp_path)
+    finally:
+        refusing.close()
+    assert findings["kernel"] == "cold" and "refusing to fork: TensorFlow's runtime" in findings["kernel_why"]
+    assert outputs[0]["text"] == "42 True\n"
