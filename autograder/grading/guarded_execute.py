@@ -110,6 +110,8 @@ class GuardedExecute(Execute):
     protected_packages = List(Unicode(), PROTECTED_PACKAGES).tag(config=True)
     sandbox_mode = Unicode("", help="'namespaces', 'none', or '' for the best available.").tag(config=True)
     extra_env = Dict(help="Environment variables given to the kernel.").tag(config=True)
+    # Kill the kernel once the last cell has run (its outputs are all in): a graceful shutdown waits for it.
+    shutdown_kernel = Enum(["graceful", "immediate"], "immediate").tag(config=True)
     kernels = Enum(["warm", "cold"], "warm", help="'warm': fork each kernel from a template that has imported "
                    "the notebook's modules (see autograder.grading.warm); 'cold': start a new process.").tag(config=True)
 

@@ -409,6 +409,16 @@ def _provisioner_class():
             self.cwd = kwargs.get("cwd")
             return self.connection_info
 
+        async def kill(self, restart: bool = False) -> None:
+            await super().kill(restart=restart)
+            # Wait on the pidfd (a SIGKILLed kernel is gone within milliseconds): jupyter_client polls
+            # is_alive() every 0.1 s, so a kernel still there right after the signal costs 0.1 s.
+            if isinstance(self.process, ForkedProcess):
+                try:
+                    self.process.wait(timeout=2)
+                except subprocess.TimeoutExpired:
+                    pass
+
     return ForkProvisioner
 
 
