@@ -132,12 +132,28 @@ def _inner(profile: Profile) -> None:
     jail = profile.jail
     os.chdir(jail)  # keeps the jail reachable as "." once /tmp is covered
     size = f"size={profile.disk_mb}m"
+    needed = [os.path.realpath(n) for n in (
+        jail, sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.realpath(sys.executable),
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))))]
     for path in ("/tmp", "/dev/shm"):
-        if os.path.isdir(path) and not jail.startswith(path + "/"):
-            _mount("-t", "tmpfs", "-o", size, "none", path)
-    for path in ("/tmp", "/dev/shm"):
+        if not os.path.isdir(path):
+            continue
+        # What the kernel needs from under the folder about to be covered (the Python environment and this
+        # package, when the repository itself lives in /tmp): held open now, bound back read-only after.
+        inside = [n for n in needed if n.startswith(path + "/") and n != jail]
+        inside = [n for n in inside if not any(n.startswith(m + "/") for m in inside)]
+        held = [(os.open(n, os.O_PATH), n) for n in sorted(set(inside))]
+        _mount("-t", "tmpfs", "-o", size, "none", path)
+        for fd, kept_path in held:
+            if os.path.isdir(f"/proc/{os.getpid()}/fd/{fd}"):
+                os.makedirs(kept_path, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(kept_path), exist_ok=True)
+                open(kept_path, "a").close()
+            _mount("--bind", f"/proc/{os.getpid()}/fd/{fd}", kept_path)
+            _mount("-o", "remount,bind,ro", kept_path)
+            os.close(fd)
         if jail.startswith(path + "/"):
-            _mount("-t", "tmpfs", "-o", size, "none", path)
             os.makedirs(jail, exist_ok=True)
             _mount("--bind", ".", jail)
     work = os.path.join(jail, "work")
@@ -152,10 +168,8 @@ def _inner(profile: Profile) -> None:
         os.makedirs(os.path.dirname(os.path.join(work, rel)), exist_ok=True)
         with open(os.path.join(work, rel), "wb") as fh:
             fh.write(data)
-    needed = [jail, sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.realpath(sys.executable),
-              os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
     for path in profile.hide:
-        _hide(path.rstrip("/") or "/", [os.path.realpath(n) for n in needed])
+        _hide(path.rstrip("/") or "/", needed)
     _mount("-o", "remount,bind,ro", "/")
     os.chdir(work)
 
