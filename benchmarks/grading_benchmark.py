@@ -16,8 +16,10 @@ other, in the same run:
 Prints wall-clock seconds per submission and the throughput ratios, the per-notebook overhead (the
 notebook's time in the executor minus the time its cells ran: kernel start, connection, shutdown),
 peak resident memory (each worker, each kernel, the template), and whether the template grew while it
-forked kernels.  CPU seconds are those of every process the command waited for (workers, templates
-and the kernels they reaped).  Scores must agree cell by cell across all runs.
+forked kernels.  CPU seconds are those of every process that was waited for: plain nbgrader's kernels,
+the command's workers and templates, but not the command's kernels (killed once their last cell has
+run; the process inside their PID namespace is never waited for), so the command's CPU column leaves
+its kernels out.  Scores must agree cell by cell across all runs.
 A script, not a test: timings on a shared machine are noisy.
 """
 from __future__ import annotations
@@ -136,7 +138,7 @@ def main() -> int:
         for name, (root, seconds, cpu) in results.items():
             ratio = "" if root == plain_root else f"  {t_plain / seconds:5.2f}x plain"
             print(f"{name:26s}: {seconds:7.1f} s  {seconds / n:6.2f} s/submission  "
-                  f"CPU {cpu / n:6.2f} s/submission{ratio}")
+                  f"CPU {cpu / n:6.2f} s/submission{'' if root == plain_root else ' (kernels not counted)'}{ratio}")
         for name in ("command, cold kernels", "command, warm kernels"):
             f = kernel_figures(results[name][0], args.assignment)
             print(f"{name}: kernels {f['kernels']}{' (' + '; '.join(f['why']) + ')' if f['why'] else ''}; "
