@@ -1,6 +1,7 @@
 """Throughput of `python -m autograder grade` against plain sequential `nbgrader autograde`.
 
     .venv/bin/python benchmarks/grading_benchmark.py [--assignment lesson01_variables] [--count 40] [--workers N]
+                                                     [--skip cold] [--skip feedback]
 
 Builds one nbgrader course from this repository (the assignment generated into its gradebook),
 submits COUNT varied submissions (correct, wrong, empty), and grades copies of it, one after the
@@ -14,8 +15,9 @@ other, in the same run:
 4. the command with warm kernels and feedback (the instructor's whole job: feedback HTML too).
 
 Prints wall-clock seconds per submission and the throughput ratios, the per-notebook overhead (the
-notebook's time in the executor minus the time its cells ran: kernel start, connection, shutdown),
-peak resident memory (each worker, each kernel, the template), and whether the template grew while it
+notebook's time in the executor minus the time its cells ran: kernel start, connection, shutdown; and
+the same in CPU seconds, which a busy machine does not inflate: the worker's outside the cells, the
+kernel's processes' before the first cell, the template's while it forked), peak resident memory (each worker, each kernel, the template), and whether the template grew while it
 forked kernels.  CPU seconds are those of every process that was waited for: plain nbgrader's kernels,
 the command's workers and templates, but not the command's kernels (killed once their last cell has
 run; the process inside their PID namespace is never waited for), so the command's CPU column leaves
@@ -96,6 +98,7 @@ def kernel_figures(root: Path, assignment: str) -> dict:
         "why": sorted({g.get("kernel_why") for g in guards if g.get("kernel_why")}),
         "overhead": statistics.median(g["overhead_seconds"] for g in guards),
         "overhead_mean": statistics.mean(g["overhead_seconds"] for g in guards),
+        "overhead_cpu": statistics.median(g["overhead_cpu_seconds"] for g in guards),
         "cells": statistics.median(g["cells_seconds"] for g in guards),
         "kernel_peak_mib": max(g.get("kernel_peak_rss_kb") or 0 for g in guards) / 1024,
         "worker_peak_mib": max((s.get("worker_peak_rss_kb") or 0 for s in stats), default=0) / 1024,
@@ -109,6 +112,8 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=40)
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--keep", action="store_true", help="keep the scratch courses (path printed)")
+    parser.add_argument("--skip", action="append", default=[], choices=["cold", "feedback"],
+                        help="leave out the cold-kernel run or the feedback run (plain and warm always run)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="grading-benchmark-"))
@@ -124,6 +129,8 @@ def main() -> int:
             "command, warm kernels": lambda root: ([*command, str(root), "--no-feedback"], ROOT),
             "command, warm + feedback": lambda root: ([*command, str(root)], ROOT),
         }
+        skipped = {"cold": "command, cold kernels", "feedback": "command, warm + feedback"}
+        runs = {name: line for name, line in runs.items() if name not in {skipped[s] for s in args.skip}}
         results = {}
         for i, (name, line) in enumerate(runs.items()):
             root = shutil.copytree(base, tmp / f"run{i}")
@@ -139,11 +146,11 @@ def main() -> int:
             ratio = "" if root == plain_root else f"  {t_plain / seconds:5.2f}x plain"
             print(f"{name:26s}: {seconds:7.1f} s  {seconds / n:6.2f} s/submission  "
                   f"CPU {cpu / n:6.2f} s/submission{'' if root == plain_root else ' (kernels not counted)'}{ratio}")
-        for name in ("command, cold kernels", "command, warm kernels"):
+        for name in [n for n in ("command, cold kernels", "command, warm kernels") if n in results]:
             f = kernel_figures(results[name][0], args.assignment)
             print(f"{name}: kernels {f['kernels']}{' (' + '; '.join(f['why']) + ')' if f['why'] else ''}; "
                   f"per notebook: overhead {f['overhead']:.2f} s median, {f['overhead_mean']:.2f} s mean (the "
-                  f"mean includes each worker's template start), cells {f['cells']:.2f} s; peak RSS: worker {f['worker_peak_mib']:.0f} MiB, "
+                  f"mean includes each worker's template start), {f['overhead_cpu']:.3f} CPU s median, cells {f['cells']:.2f} s; peak RSS: worker {f['worker_peak_mib']:.0f} MiB, "
                   f"kernel {f['kernel_peak_mib']:.0f} MiB")
             for first_forks, first_rss, last_forks, last_rss, peak in f["templates"]:
                 print(f"    template: RSS {first_rss / 1024:.0f} MiB after {first_forks} forks, "

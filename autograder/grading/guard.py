@@ -6,7 +6,8 @@ This module is the kernel's entry point (``python -m autograder.grading.guard``,
 1. reads the *brief* from an inherited file descriptor and closes it: the test cells' sources
    (keyed by a random nonce each), the imports the trusted cells make, and a MAC key;
 2. imports those modules and takes a *snapshot* of them (module dicts, class dicts, builtins,
-   ``sys.modules`` entries) and compiles every test with a private IPython transformer;
+   ``sys.modules`` entries; a warm kernel's template took it before forking, see :func:`prepare`)
+   and compiles every test with a private IPython transformer;
 3. installs a Python audit hook (``sys.addaudithook``: it cannot be removed) that reports to the
    *channel* (a pipe the grading worker reads as it goes) every event a grader must know of: tracing
    and profiling, frame and garbage-collector introspection, ``ctypes``, processes, signals,
@@ -44,6 +45,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 
 BRIEF_FD_ENV = "AUTOGRADER_BRIEF_FD"
 CHANNEL_FD_ENV = "AUTOGRADER_CHANNEL_FD"
@@ -300,58 +302,17 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
                 raise PermissionError(f"autograder: {event} is not allowed while grading")
 
     # -- snapshot of what the tests rely on ------------------------------------------------
-    import importlib
-
-    for name in brief.get("imports", []):
-        try:
-            importlib.import_module(name)
-        except BaseException:  # noqa: BLE001 - the notebook will show the same failure
-            pass
-    skip_keys = frozenset({"__warningregistry__", "__loader__", "__spec__", "__cached__", "_"})
-    lazy_types = ("LazyLoader", "_LazyLoader", "KerasLazyLoader", "_ModuleWrapper", "DeprecationWrapper")
-    module_snap: dict[str, tuple] = {}
-    class_snap: list[tuple] = []
-    roots = frozenset(brief.get("protected_packages", []))
-
-    def public(mod_name: str) -> bool:
-        parts = mod_name.split(".")
-        if parts[0] not in roots:
-            return False
-        return parts[0] == "autograder" or not any(
-            p.startswith("_") or p in ("src", "python", "compat", "tests") for p in parts[1:])
-
-    api_types = (type, types.FunctionType, types.BuiltinFunctionType, types.ModuleType, types.MethodType,
-                 staticmethod, classmethod, property, functools.partial)
-    seen_classes = set()
-    for mod_name, module in list(sys.modules.items()):
-        if module is None or not public(mod_name):
-            continue
-        try:
-            items = dict(module.__dict__)
-        except BaseException:  # noqa: BLE001
-            continue
-        kept = {}
-        for k, v in items.items():
-            if k in skip_keys or type(v).__name__ in lazy_types or not isinstance(v, api_types):
-                continue
-            if k.startswith("_") and not mod_name.startswith("autograder"):
-                continue
-            kept[k] = v
-            if (isinstance(v, type) and id(v) not in seen_classes
-                    and str(getattr(v, "__module__", "")).partition(".")[0] in roots):
-                seen_classes.add(id(v))
-                try:
-                    class_snap.append((v, proxy(dict(v.__dict__))))
-                except BaseException:  # noqa: BLE001
-                    pass
-        module_snap[mod_name] = (module, proxy(kept))
-    # Read-only from here on: the notebook's code must not be able to "update" the snapshot.
-    module_snap = proxy(module_snap)
-    class_snap = tuple(class_snap)
-    ipython_builtins = frozenset({"_", "__", "___", "input", "raw_input", "quit", "exit", "help", "display",
-                                  "get_ipython", "copyright", "credits", "license", "__autograder_guard__"})
-    builtins_snap = proxy({k: v for k, v in builtins.__dict__.items()
-                           if k not in ipython_builtins and not k.startswith("_i")})
+    # Taken by the warm template before it forked this kernel (the same state: nothing ran since), or now.
+    global _prepared
+    prepared, _prepared = _prepared, None
+    wanted = _snapshot_key(brief.get("imports", []), brief.get("protected_packages", []))
+    snapshot_from = "template"
+    if prepared is None or prepared["key"] != wanted:
+        prepared = take_snapshot(brief.get("imports", []), brief.get("protected_packages", []))
+        snapshot_from = "kernel"
+    module_snap, class_snap = prepared["modules"], prepared["classes"]
+    builtins_snap, known_classes = prepared["builtins"], prepared["known_classes"]
+    prepared = None
     # name -> (module, attribute or "")
     bindings = proxy({k: tuple(v) for k, v in brief.get("bindings", {}).items()})
     gettrace, getprofile = sys.gettrace, sys.getprofile
@@ -640,12 +601,94 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
                 failure = None
         return value
 
-    # The classes that exist now are not the notebook's (id -> the class: kept alive, so that a class the
-    # notebook creates never gets a known id).
-    known_classes = proxy({id(k): k for k in every_class()})
     builtins.__autograder_guard__ = __autograder_guard__
-    send({"kind": "hello", "pid": os.getpid(), "snapshot": {"modules": len(module_snap), "classes": len(class_snap)}})
+    send({"kind": "hello", "pid": os.getpid(), "snapshot": {"modules": len(module_snap), "classes": len(class_snap),
+                                                          "from": snapshot_from}})
     sys.addaudithook(hook)
+
+
+_prepared = None   # the warm template's snapshot, taken over (and cleared) by the kernel's _main
+
+
+def _snapshot_key(imports, protected_packages) -> tuple:
+    return tuple(sorted(set(imports))), tuple(sorted(set(protected_packages)))
+
+
+def take_snapshot(imports, protected_packages) -> types.MappingProxyType:
+    """Import ``imports`` and record, read-only, what the tests rely on before any notebook code runs: the
+    public names of the protected packages' modules, their classes' dicts, the builtins, and every class that
+    exists (id -> class, kept alive so that a class the notebook creates never gets a known id)."""
+    import builtins
+    import functools
+    import importlib
+
+    proxy = types.MappingProxyType
+    for name in imports:
+        try:
+            importlib.import_module(name)
+        except BaseException:  # noqa: BLE001 - the notebook will show the same failure
+            pass
+    skip_keys = frozenset({"__warningregistry__", "__loader__", "__spec__", "__cached__", "_"})
+    lazy_types = ("LazyLoader", "_LazyLoader", "KerasLazyLoader", "_ModuleWrapper", "DeprecationWrapper")
+    module_snap: dict[str, tuple] = {}
+    class_snap: list[tuple] = []
+    roots = frozenset(protected_packages)
+
+    def public(mod_name: str) -> bool:
+        parts = mod_name.split(".")
+        if parts[0] not in roots:
+            return False
+        return parts[0] == "autograder" or not any(
+            p.startswith("_") or p in ("src", "python", "compat", "tests") for p in parts[1:])
+
+    api_types = (type, types.FunctionType, types.BuiltinFunctionType, types.ModuleType, types.MethodType,
+                 staticmethod, classmethod, property, functools.partial)
+    seen_classes = set()
+    for mod_name, module in list(sys.modules.items()):
+        if module is None or not public(mod_name):
+            continue
+        try:
+            items = dict(module.__dict__)
+        except BaseException:  # noqa: BLE001
+            continue
+        kept = {}
+        for k, v in items.items():
+            if k in skip_keys or type(v).__name__ in lazy_types or not isinstance(v, api_types):
+                continue
+            if k.startswith("_") and not mod_name.startswith("autograder"):
+                continue
+            kept[k] = v
+            if (isinstance(v, type) and id(v) not in seen_classes
+                    and str(getattr(v, "__module__", "")).partition(".")[0] in roots):
+                seen_classes.add(id(v))
+                try:
+                    class_snap.append((v, proxy(dict(v.__dict__))))
+                except BaseException:  # noqa: BLE001
+                    pass
+        module_snap[mod_name] = (module, proxy(kept))
+    ipython_builtins = frozenset({"_", "__", "___", "input", "raw_input", "quit", "exit", "help", "display",
+                                  "get_ipython", "copyright", "credits", "license", "__autograder_guard__"})
+    known, stack = {}, [object]
+    while stack:
+        for sub in type.__dict__["__subclasses__"](stack.pop()):
+            if id(sub) not in known:
+                known[id(sub)] = sub
+                stack.append(sub)
+    # Read-only: the notebook's code must not be able to "update" the snapshot.
+    return proxy({
+        "key": _snapshot_key(imports, protected_packages),
+        "modules": proxy(module_snap), "classes": tuple(class_snap),
+        "builtins": proxy({k: v for k, v in builtins.__dict__.items()
+                           if k not in ipython_builtins and not k.startswith("_i")}),
+        "known_classes": proxy(known),
+    })
+
+
+def prepare(imports, protected_packages) -> None:
+    """In the warm template, before it forks any kernel: take the snapshot once, for every kernel it forks
+    (walking every module and class in each forked kernel costs 60 ms there, most of it copy-on-write faults)."""
+    global _prepared
+    _prepared = take_snapshot(imports, protected_packages)
 
 
 def main() -> None:
@@ -658,9 +701,28 @@ def main() -> None:
     # add modules but not shadow an installed one.
     if "" not in sys.path:
         sys.path.append("")
-    from ipykernel import kernelapp
+    from ipykernel import ipkernel, kernelapp
 
-    kernelapp.launch_new_instance()
+    app = kernelapp.IPKernelApp.instance()   # what kernelapp.launch_new_instance() does, in two steps
+    # IPythonKernel.__init__ lists every module's __file__ for its debugger ("just my code" stepping, which
+    # grading never uses).  In a kernel forked from a warm template, touching 3,300 module objects and their
+    # strings costs 5,000 copy-on-write page faults (25 ms of every kernel start): the kernel is built while
+    # its module sees a `sys` whose `modules` is empty.
+    ipkernel.sys = _WithoutModules()
+    try:
+        app.initialize()
+    finally:
+        ipkernel.sys = sys
+    app.start()
+
+
+class _WithoutModules:
+    """``sys`` with an empty ``modules`` (see :func:`main`)."""
+
+    modules: dict = {}
+
+    def __getattr__(self, name):
+        return getattr(sys, name)
 
 
 if __name__ == "__main__":

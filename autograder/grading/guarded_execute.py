@@ -42,6 +42,7 @@ from traitlets import Dict, Enum, Integer, List, Unicode
 
 from . import sandbox, warm
 from .guard import BRIEF_FD_ENV, CHANNEL_FD_ENV
+from .kernel_client import ReadyClient
 from .static_checks import trusted_bindings
 
 KERNEL_ENV_KEEP = ("LANG", "LC_ALL", "TZ")
@@ -122,6 +123,10 @@ class GuardedExecute(Execute):
         self._cut: set[int] = set()
         self._tests: dict[str, tuple[int, str, str]] = {}   # nonce -> (cell index, grade_id, source)
         self._kernel, self._kernel_why, self._cell_seconds, self._kernel_peak_kb = self.kernels, "", 0.0, 0
+        # CPU seconds of the start-up: this thread outside the cells, the kernel's processes before the first
+        # cell, the warm template while it forked (see _write_findings)
+        self._cell_cpu, self._startup_cpu = 0.0, None
+        thread_cpu = time.thread_time()
         mode, why = ("none", "") if self.sandbox_mode == "none" else sandbox.best_mode()
         self._mode, self._mode_why = mode, why
         self._jail = Path(tempfile.mkdtemp(prefix="agj-", dir="/tmp"))
@@ -178,7 +183,7 @@ class GuardedExecute(Execute):
             for nonce, (index, _, source) in self._tests.items():
                 nb.cells[index].source = source
                 _drop_guard_frames(nb.cells[index], nonce)
-            self._write_findings(nb, time.monotonic() - started)
+            self._write_findings(nb, time.monotonic() - started, time.thread_time() - thread_cpu)
             shutil.rmtree(self._jail, ignore_errors=True)
 
     def _template(self):
@@ -186,7 +191,7 @@ class GuardedExecute(Execute):
         if self.kernels != "warm":
             return None
         try:
-            return warm.template_for(self._imports, self._base_env())
+            return warm.template_for(self._imports, self._base_env(), list(self.protected_packages))
         except warm.WarmUnavailable as err:
             self._cold(str(err))
             return None
@@ -209,6 +214,7 @@ class GuardedExecute(Execute):
         km.transport = "ipc"
         km.ip = str(self._jail / "ipc" / "k")
         km.connection_file = str(self._jail / "runtime" / "kernel.json")
+        km.client_factory = ReadyClient   # ready 0.2 s sooner than jupyter_client's own (see kernel_client)
         template = self._template()
         if template is not None:
             km.provisioner = warm.provisioner(km, template, {BRIEF_FD_ENV: self._brief_fd,
@@ -264,7 +270,11 @@ class GuardedExecute(Execute):
             cell.outputs = [_error("CellNotRun", f"not run: {self._dead_reason}")]
             return cell, self.resources
         self._channel.cell_index = index
-        started = time.perf_counter()
+        if self._startup_cpu is None:
+            self._startup_cpu = _cpu_seconds(self._kernel_pids())
+            process = getattr(getattr(getattr(self, "km", None), "provisioner", None), "process", None)
+            self._startup_cpu += getattr(process, "fork_cpu", 0.0)   # a warm kernel: the template's fork
+        started, cpu = time.perf_counter(), time.thread_time()
         try:
             return super().preprocess_cell(cell, resources, index)
         except Exception as err:  # noqa: BLE001 - DeadKernelError, timeouts nbclient gave up on, ...
@@ -276,20 +286,26 @@ class GuardedExecute(Execute):
             return cell, self.resources
         finally:
             self._cell_seconds += time.perf_counter() - started
+            self._cell_cpu += time.thread_time() - cpu
             self._kernel_peak_kb = max(self._kernel_peak_kb, self._kernel_peak())
 
-    def _kernel_peak(self) -> int:
-        """Peak resident memory (KiB) of the kernel process and its children (the kernel itself, in namespaces)."""
+    def _kernel_pids(self) -> list[int]:
+        """The kernel's process and its children (the kernel itself, in namespaces)."""
         process = getattr(getattr(getattr(self, "km", None), "provisioner", None), "process", None)
         if process is None:
-            return 0
-        pids, peak = [process.pid], 0
+            return []
+        pids = [process.pid]
         try:
             with open(f"/proc/{process.pid}/task/{process.pid}/children") as fh:
                 pids += [int(p) for p in fh.read().split()]
         except OSError:
             pass
-        for pid in pids:
+        return pids
+
+    def _kernel_peak(self) -> int:
+        """Peak resident memory (KiB) of the kernel process and its children (the kernel itself, in namespaces)."""
+        peak = 0
+        for pid in self._kernel_pids():
             try:
                 with open(f"/proc/{pid}/status") as fh:
                     peak = max([peak] + [int(line.split()[1]) for line in fh if line.startswith("VmHWM:")])
@@ -327,7 +343,7 @@ class GuardedExecute(Execute):
                     pass
 
     # -- findings ----------------------------------------------------------------------------
-    def _write_findings(self, nb, seconds: float) -> None:
+    def _write_findings(self, nb, seconds: float, thread_cpu: float) -> None:
         from .review import check_reports
 
         findings = check_reports(self._key, self._channel.lines, self._tests, nb, self._dead_reason)
@@ -335,12 +351,33 @@ class GuardedExecute(Execute):
                         kernel=self._kernel, kernel_why=self._kernel_why,
                         cells_seconds=round(self._cell_seconds, 3),
                         overhead_seconds=round(seconds - self._cell_seconds, 3),
+                        # the same, in CPU seconds (what a loaded machine cannot inflate): the worker's outside the
+                        # cells, the kernel's before its first cell, the template's fork; not the kernel's exit
+                        overhead_cpu_seconds=(round(thread_cpu - self._cell_cpu + self._startup_cpu, 3)
+                                              if self._startup_cpu is not None else None),
                         kernel_peak_rss_kb=self._kernel_peak_kb)
         if self.report_dir:
             name = Path(self.resources.get("unique_key", "notebook")).name
             out = Path(self.report_dir) / f"{name}.json"
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(findings, indent=1))
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """CPU time so far of every thread of these processes (the scheduler's nanosecond count; 0 for one gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as fh:
+                    total += int(fh.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
+    return total / 1e9
 
 
 def _drop_guard_frames(cell, nonce: str) -> None:

@@ -77,8 +77,11 @@ def check_reports(key: bytes, lines: list[tuple[int, bytes]], tests: dict, nb, d
                 reasons += _result_shown(cell, results[0].get("shown"))
         if reasons:
             cell_reasons[grade_id] = list(dict.fromkeys(reasons))
+    hello = next((r for _, r in records if r.get("kind") == "hello"), {})
     return {"notebook": list(dict.fromkeys(notebook_reasons))[:50], "cells": cell_reasons,
-            "dead": dead_reason, "tests": len(tests)}
+            "dead": dead_reason, "tests": len(tests),
+            # where the guard's snapshot was taken: "template" (warm kernel) or "kernel"
+            "snapshot": (hello.get("snapshot") or {}).get("from", "")}
 
 
 # Display rounding an honest notebook may apply (`%precision 3`) is not a finding; more than this is.

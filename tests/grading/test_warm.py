@@ -30,7 +30,7 @@ BASE_ENV = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "TF_CPP_MIN_
 class Kernel:
     """One kernel forked by ``template`` into a fresh jail, with a client connected to it."""
 
-    def __init__(self, template: warm.Template, mode: str, imports=("numpy",), hide=()):
+    def __init__(self, template: warm.Template, mode: str, imports=("numpy",), hide=(), protected=("numpy",)):
         from jupyter_client import BlockingKernelClient
         from jupyter_client.connect import write_connection_file
 
@@ -41,7 +41,7 @@ class Kernel:
         connection = str(self.jail / "runtime" / "kernel.json")
         write_connection_file(connection, transport="ipc", ip=str(self.jail / "ipc" / "k"))
         brief = {"key": "00" * 32, "tests": {}, "imports": list(imports), "bindings": {},
-                 "protected_packages": ["numpy"], "trusted_prefixes": trusted_prefixes(), "protected_paths": []}
+                 "protected_packages": list(protected), "trusted_prefixes": trusted_prefixes(), "protected_paths": []}
         brief_fd = os.memfd_create("brief", 0)
         os.write(brief_fd, json.dumps(brief).encode())
         os.lseek(brief_fd, 0, os.SEEK_SET)
@@ -65,6 +65,11 @@ class Kernel:
         assert reply["content"]["status"] == "ok", reply["content"]
         return "".join(out)
 
+    def hello(self) -> dict:
+        """The guard's first report on the channel (its HMAC is checked by the worker, not here)."""
+        first = os.read(self.channel_r, 65536).split(b"\n")[0]
+        return json.loads(first.rpartition(b" ")[0])
+
     def close(self) -> None:
         self.client.stop_channels()
         self.process.kill()
@@ -77,7 +82,7 @@ class Kernel:
 def template():
     os.environ[SECRET] = "must not reach a kernel"   # the worker's environment: the template must not carry it
     try:
-        t = warm.Template(["numpy"], BASE_ENV)
+        t = warm.Template(["numpy"], BASE_ENV, ["numpy"])
     finally:
         os.environ.pop(SECRET)
     yield t
@@ -127,6 +132,25 @@ def test_forked_kernel_gets_its_own_process_environment_and_sandbox(template, mo
         assert facts["hidden"] in ("PermissionError", "FileNotFoundError")   # a hidden path is covered
     else:
         assert isinstance(facts["hidden"], list)       # limits only: nothing is covered
+
+
+def test_the_template_takes_the_guards_snapshot_and_each_kernel_takes_it_over(template):
+    kernel = Kernel(template, "none")
+    try:
+        left = kernel.run("import autograder.grading.guard as g\nprint(g._prepared)")
+        hello = kernel.hello()
+    finally:
+        kernel.close()
+    assert left == "None\n", "the kernel's guard took the snapshot over: nothing of it is left in the module"
+    assert hello["snapshot"]["from"] == "template" and hello["snapshot"]["modules"] > 10
+    # A kernel whose guard protects other packages than the template snapshotted takes its own.
+    kernel = Kernel(template, "none", protected=("numpy", "autograder"))
+    try:
+        kernel.run("pass")
+        own = kernel.hello()["snapshot"]
+    finally:
+        kernel.close()
+    assert own["from"] == "kernel" and own["modules"] > hello["snapshot"]["modules"]
 
 
 def test_killing_a_kernel_leaves_the_template_and_nothing_else(template):
@@ -204,25 +228,27 @@ def run_notebook(tmp_path, kernels: str = "warm") -> tuple[dict, dict]:
 
 def test_executor_forks_warm_kernels(tmp_path):
     findings, outputs = run_notebook(tmp_path)
-    assert (findings["kernel"], findings["kernel_why"]) == ("warm", "")
+    assert (findings["kernel"], findings["kernel_why"], findings["snapshot"]) == ("warm", "", "template")
     assert outputs[0]["text"] == "42 True\n"
     assert findings["overhead_seconds"] < findings["seconds"]
+    assert findings["overhead_cpu_seconds"] > 0   # the kernel's start-up CPU, the template's fork, the worker's share
 
 
 def test_executor_falls_back_to_a_cold_kernel_when_the_template_cannot_start(tmp_path, monkeypatch):
-    def unavailable(imports, env):
+    def unavailable(imports, env, protected_packages):
         raise warm.WarmUnavailable("this platform cannot fork kernels (simulated)")
 
     monkeypatch.setattr(warm, "template_for", unavailable)
     findings, outputs = run_notebook(tmp_path)
     assert findings["kernel"] == "cold" and "cannot fork kernels (simulated)" in findings["kernel_why"]
+    assert findings["snapshot"] == "kernel"
     assert outputs[0]["text"] == "42 True\n"
 
 
 def test_executor_falls_back_to_a_cold_kernel_when_the_template_refuses_to_fork(tmp_path, monkeypatch):
     (tmp_path / "runs_an_op.py").write_text("import tensorflow as tf\nVALUE = float(tf.constant(1.0) + 1.0)\n")
     refusing = warm.Template(["tensorflow", "runs_an_op"], dict(BASE_ENV, PYTHONPATH=str(tmp_path)))
-    monkeypatch.setattr(warm, "template_for", lambda imports, env: refusing)
+    monkeypatch.setattr(warm, "template_for", lambda imports, env, protected_packages: refusing)
     try:
         findings, outputs = run_notebook(tmp_path)
     finally:
