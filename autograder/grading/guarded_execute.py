@@ -26,6 +26,7 @@ import hmac
 import json
 import os
 import secrets
+import select
 import shutil
 import signal
 import subprocess
@@ -66,29 +67,56 @@ def is_trusted_cell(cell) -> bool:
 
 
 class _Channel:
-    """Reads the guard's reports as they arrive, tagging each with the cell running at the time."""
+    """Reads the guard's reports as they arrive, tagging each with the cell that was running when it was written.
+
+    A reader thread keeps the pipe empty (a full pipe would stall the kernel's next report), and every read
+    happens under one lock: when the next cell starts (:meth:`set_cell`), whatever the pipe still holds is
+    read first and tagged with the cell that wrote it (the kernel wrote it before answering that cell), so
+    that a thread slowed down by a busy machine cannot tag it with the next cell.
+    """
 
     def __init__(self, fd: int):
         self.fd = fd
         self.cell_index = -1
         self.lines: list[tuple[int, bytes]] = []
         self._buffer = b""
+        self._eof = False
+        self._lock = threading.Lock()
+        os.set_blocking(fd, False)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
-    def _run(self) -> None:
-        while True:
+    def _drain(self) -> None:
+        """Read what the pipe holds (the lock is held)."""
+        while not self._eof:
             try:
                 chunk = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return
             except OSError:
-                break
+                chunk = b""
             if not chunk:
-                break
+                self._eof = True
+                return
             self._buffer += chunk
             while b"\n" in self._buffer:
                 line, self._buffer = self._buffer.split(b"\n", 1)
                 if len(self.lines) < 10000:
                     self.lines.append((self.cell_index, line))
+
+    def _run(self) -> None:
+        while not self._eof:
+            try:
+                select.select([self.fd], [], [])
+            except (OSError, ValueError):
+                return
+            with self._lock:
+                self._drain()
+
+    def set_cell(self, index: int) -> None:
+        with self._lock:
+            self._drain()
+            self.cell_index = index
 
     def close(self) -> None:
         self._thread.join(timeout=5)
@@ -269,7 +297,7 @@ class GuardedExecute(Execute):
         if self._dead_reason:
             cell.outputs = [_error("CellNotRun", f"not run: {self._dead_reason}")]
             return cell, self.resources
-        self._channel.cell_index = index
+        self._channel.set_cell(index)
         if self._startup_cpu is None:
             self._startup_cpu = _cpu_seconds(self._kernel_pids())
             process = getattr(getattr(getattr(self, "km", None), "provisioner", None), "process", None)

@@ -255,3 +255,39 @@ def test_executor_falls_back_to_a_cold_kernel_when_the_template_refuses_to_fork(
         refusing.close()
     assert findings["kernel"] == "cold" and "refusing to fork: TensorFlow's runtime" in findings["kernel_why"]
     assert outputs[0]["text"] == "42 True\n"
+
+
+def test_ready_client_is_ready_when_the_kernel_answers_and_says_when_it_died(template):
+    """The executor's client (kernel_client.ReadyClient): ready once the kernel is idle after kernel_info, with
+    nothing of the start-up left to mix into a cell's outputs; a dead kernel is an error, not a hang."""
+    import asyncio
+
+    from autograder.grading.kernel_client import ReadyClient
+
+    kernel = Kernel(template, "none")
+    try:
+        client = ReadyClient(connection_file=kernel.client.connection_file)
+        client.load_connection_file()
+
+        async def session() -> list[str]:
+            client.start_channels()
+            await client.wait_for_ready(timeout=30)
+            msg_id = client.execute("print(6 * 7)")
+            texts = []
+            while True:
+                msg = await client.get_iopub_msg(timeout=30)
+                if msg["parent_header"].get("msg_id") != msg_id:
+                    continue
+                if msg["msg_type"] == "stream":
+                    texts.append(msg["content"]["text"])
+                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                    return texts
+
+        assert asyncio.run(session()) == ["42\n"]
+        kernel.process.kill()
+        kernel.process.wait(10)
+        with pytest.raises(RuntimeError, match="died|didn't respond"):
+            asyncio.run(client.wait_for_ready(timeout=5))
+        client.stop_channels()
+    finally:
+        kernel.close()

@@ -12,6 +12,13 @@ WRONG_ANSWERS = [
         fails=frozenset({"correct_non_trainable_scale"}),
         feedback=("scale.trainable is True",),
     ),
+    # Exercise 1 again: passes every visible check, fails the hidden one (the variable's name).
+    WrongAnswer(
+        student="misnamed_scale",
+        answers={"non_trainable_scale": 'scale = tf.Variable([0.5, 2.0], trainable=False, name="s")'},
+        fails=frozenset({"correct_non_trainable_scale"}),
+        feedback=("scale is named 's:0', expected 'scale'",),
+    ),
     # Exercise 2: answers from the flag instead of asking the tape, so a trainable variable that
     # fn never reads is reported as watched (the default-watch test still passes).
     WrongAnswer(
