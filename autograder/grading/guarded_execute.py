@@ -300,8 +300,7 @@ class GuardedExecute(Execute):
         self._channel.set_cell(index)
         if self._startup_cpu is None:
             self._startup_cpu = _cpu_seconds(self._kernel_pids())
-            process = getattr(getattr(getattr(self, "km", None), "provisioner", None), "process", None)
-            self._startup_cpu += getattr(process, "fork_cpu", 0.0)   # a warm kernel: the template's fork
+            self._startup_cpu += getattr(self._kernel_process(), "fork_cpu", 0.0)   # a warm kernel: the template's fork
         started, cpu = time.perf_counter(), time.thread_time()
         try:
             return super().preprocess_cell(cell, resources, index)
@@ -317,9 +316,13 @@ class GuardedExecute(Execute):
             self._cell_cpu += time.thread_time() - cpu
             self._kernel_peak_kb = max(self._kernel_peak_kb, self._kernel_peak())
 
+    def _kernel_process(self):
+        """The kernel's process as its provisioner holds it (a Popen, or a warm.ForkedProcess), or None."""
+        return getattr(getattr(getattr(self, "km", None), "provisioner", None), "process", None)
+
     def _kernel_pids(self) -> list[int]:
         """The kernel's process and its children (the kernel itself, in namespaces)."""
-        process = getattr(getattr(getattr(self, "km", None), "provisioner", None), "process", None)
+        process = self._kernel_process()
         if process is None:
             return []
         pids = [process.pid]
@@ -332,14 +335,7 @@ class GuardedExecute(Execute):
 
     def _kernel_peak(self) -> int:
         """Peak resident memory (KiB) of the kernel process and its children (the kernel itself, in namespaces)."""
-        peak = 0
-        for pid in self._kernel_pids():
-            try:
-                with open(f"/proc/{pid}/status") as fh:
-                    peak = max([peak] + [int(line.split()[1]) for line in fh if line.startswith("VmHWM:")])
-            except (OSError, ValueError):
-                pass
-        return peak
+        return max([0] + [warm.proc_status(pid, ("VmHWM",)).get("VmHWM", 0) for pid in self._kernel_pids()])
 
     def output(self, outs, msg, display_id, cell_index):
         size = len(json.dumps(msg.get("content", {}), default=str))
@@ -359,8 +355,7 @@ class GuardedExecute(Execute):
     def _kill(self, reason: str) -> None:
         if not self._dead_reason:
             self._dead_reason = reason
-        km = getattr(self, "km", None)
-        process = getattr(getattr(km, "provisioner", None), "process", None)
+        process = self._kernel_process()
         if process is not None and process.poll() is None:
             try:
                 os.killpg(os.getpgid(process.pid), signal.SIGKILL)

@@ -81,13 +81,22 @@ def fork_hazard() -> str:
     return ""
 
 
-def _status(forks: int, threads_at_start: int) -> dict:
+def proc_status(pid: int | str = "self", keys=("VmRSS", "VmHWM", "VmSize", "Threads")) -> dict[str, int]:
+    """Numeric fields of ``/proc/PID/status`` (memory in KiB); {} for a process that is gone."""
     fields = {}
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM", "VmSize", "Threads"):
-                fields[key] = int(value.split()[0])
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                if key in keys:
+                    fields[key] = int(value.split()[0])
+    except (OSError, ValueError):
+        return {}
+    return fields
+
+
+def _status(forks: int, threads_at_start: int) -> dict:
+    fields = proc_status()
     return {"pid": os.getpid(), "forks": forks, "rss_kb": fields.get("VmRSS"), "peak_rss_kb": fields.get("VmHWM"),
             "vm_kb": fields.get("VmSize"), "threads": fields.get("Threads"), "threads_at_start": threads_at_start,
             "hazard": fork_hazard()}
@@ -195,8 +204,7 @@ def serve(fd: int, imports: list[str], protected_packages: list[str]) -> None:
     gc.freeze()   # the imported objects stay where they are: forked kernels share their pages longer
     # Reap each kernel as it exits (its CPU time then counts in the worker's RUSAGE_CHILDREN, as a cold one's does).
     signal.signal(signal.SIGCHLD, _reap)
-    with open("/proc/self/status") as fh:
-        threads_at_start = next(int(line.split()[1]) for line in fh if line.startswith("Threads:"))
+    threads_at_start = proc_status(keys=("Threads",))["Threads"]
     forks = 0
     hello = {"ready": True, "failed": failed, **_status(forks, threads_at_start)}
     socket.send_fds(sock, [json.dumps(hello).encode()], [])
