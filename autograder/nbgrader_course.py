@@ -72,7 +72,7 @@ def submit(course: Path, student: str, assignment: str, notebooks: dict[str, nbf
 
 def autograde(course: Path, assignment: str, *extra: str) -> str:
     """`nbgrader autograde ASSIGNMENT` in the course (students are created in the gradebook as needed)."""
-    return run_nbgrader("autograde", assignment, "--create", "--force", *extra, cwd=course)
+    return run_nbgrader("autograde", assignment, "--create", "--force", *extra, cwd=course, plain=True)
 
 
 def scores(course: Path, assignment: str) -> dict[str, dict[str, float]]:

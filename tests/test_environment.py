@@ -75,3 +75,14 @@ def test_the_course_is_pinned_to_tensorflow_221_and_keras_3():
 def test_installed_environment_matches_the_lock(name, version):
     """The environment the tests run in is the pinned one (a stale .venv fails here)."""
     assert metadata.version(name) == version
+
+
+def test_importing_nbformat_builds_no_iri_parsers():
+    """jsonschema is held at 4.24 (see pyproject.toml): from 4.25 its format checkers import rfc3987-syntax,
+    which builds 30 Earley parsers on import, 2.2 s of CPU in every process that imports nbformat."""
+    import subprocess
+    import sys
+
+    code = "import sys, nbformat, jupyter_events.validators; print(sorted(m for m in sys.modules if 'rfc3987' in m or m.startswith('lark')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out

@@ -193,6 +193,9 @@ def copy_assignment(src_url: str, dst_url: str, assignment: str, course_id: str)
     """
     from nbgrader.api import Gradebook
 
+    from ..gradebook_version import install
+    install()   # a gradebook created here is stamped without nbgrader's `alembic heads` subprocess
+
     with Gradebook(src_url, course_id) as src, Gradebook(dst_url, course_id) as dst:
         a = src.find_assignment(assignment)
         dst.update_or_create_assignment(assignment, duedate=a.duedate)

@@ -114,8 +114,6 @@ def _reap(signum, frame) -> None:
 
 def _become_kernel(request: dict, fds: list[int], sock: socket.socket, ready_w: int) -> None:
     """In the forked child: own session, environment, file descriptors, sandbox; then the guard and ipykernel."""
-    import time as _t; os.environ["_PT"]=""; _P=lambda k: os.write(2, f"T {k} {_t.time():.4f}\n".encode())
-    _P("forked")
     sock.close()
     os.setsid()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -138,9 +136,7 @@ def _become_kernel(request: dict, fds: list[int], sock: socket.socket, ready_w: 
     profile = sandbox.Profile.from_env()
     os.write(ready_w, b"ok")
     os.close(ready_w)
-    _P("pre-enter")
     sandbox.enter(profile)
-    _P("entered")
     sys.argv = [sys.argv[0], *request["argv"]]
     from . import guard
 
