@@ -1,8 +1,9 @@
-"""`python -m autograder grade ASSIGNMENT --course-dir DIR [--workers N] [--scheduler ADDRESS] [--force]`.
+"""`python -m autograder grade ASSIGNMENT... --course-dir DIR [--workers N] [--scheduler ADDRESS] [--force]`.
 
 Prepare the course (gradebook + template), grade every submission not yet fully recorded (local
-worker processes or a Dask cluster), record each result as it arrives (the only writer), export
-``DIR/grades.csv`` with nbgrader's CSV exporter, print a summary.  Exit 0 when grading ran, 2
+worker processes or a Dask cluster; several assignments share one pool, and its workers' warm
+templates), record each result as it arrives (the only writer), export ``DIR/grades.csv`` with
+nbgrader's CSV exporter, print a summary per assignment.  Exit 0 when grading ran, 2
 when the harness could not run (message on stderr), 130 when interrupted (rerun to finish).
 """
 from __future__ import annotations
@@ -44,7 +45,9 @@ class GradingSummary:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("assignment", help="the assignment to grade (e.g. lesson01_variables)")
+    parser.add_argument("assignments", nargs="+", metavar="ASSIGNMENT",
+                        help="the assignment to grade (e.g. lesson01_variables); several are graded by one pool "
+                             "of workers")
     parser.add_argument("--course-dir", required=True, type=Path,
                         help="the course directory holding submitted/<student>/<ASSIGNMENT>/")
     parser.add_argument("--workers", type=int, default=None,
@@ -94,10 +97,36 @@ def hidden_paths(course: Course) -> list[str]:
     return sorted({str(p.resolve()) for p in candidates if p.exists()})
 
 
-def grade(assignment: str, course_dir: Path, *, workers: int | None = None, scheduler: str | None = None,
-          force: bool = False, progress: bool = True, feedback: bool = True,
-          limits: dict | None = None) -> GradingSummary:
-    """Grade every submission of ``assignment`` in ``course_dir``; raise GradingError if the harness can't run."""
+def grade(assignment: str, course_dir: Path, **options) -> GradingSummary:
+    """Grade every submission of ``assignment`` in ``course_dir`` (see :func:`grade_assignments`)."""
+    return grade_assignments([assignment], course_dir, **options)[0]
+
+
+def _todo(course: Course, force: bool, summary: GradingSummary) -> tuple[list[str], dict[str, str]]:
+    """The students of ``course`` to grade now, and every student's submission digest; the others are
+    already fully recorded (their scores go into ``summary``)."""
+    source = digest(course.source_files()).encode()
+    digests: dict[str, str] = {}
+    todo = []
+    for student in course.students():
+        digests[student] = digest({**read_tree(course.submission_dir(student)), "\0source": source})
+        previous = read_report(course, student)
+        if (not force and previous and previous.get("status") == "graded"
+                and previous.get("submission_digest") == digests[student]
+                and (course.root / "autograded" / student / course.assignment).is_dir()):
+            summary.skipped.append(student)
+            summary.scores[student] = previous.get("score", 0.0)
+            continue
+        todo.append(student)
+    return todo, digests
+
+
+def grade_assignments(assignments: list[str], course_dir: Path, *, workers: int | None = None,
+                      scheduler: str | None = None, force: bool = False, progress: bool = True,
+                      feedback: bool = True, limits: dict | None = None) -> list[GradingSummary]:
+    """Grade every submission of each of ``assignments`` in ``course_dir`` with one pool of workers (their
+    warm templates serve every assignment that imports the same modules); one summary per assignment.
+    Raise GradingError if the harness can't run."""
     from .worker import SubmissionJob
 
     start = time.perf_counter()
@@ -105,79 +134,80 @@ def grade(assignment: str, course_dir: Path, *, workers: int | None = None, sche
     bindir = str(Path(sys.executable).parent)
     if bindir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
-    course = resolve(course_dir, assignment)
-    if not course.submitted_root.is_dir():
-        raise GradingError(f"no submissions: {course.submitted_root} does not exist")
-    lock = _lock(course)
+    courses = {a: resolve(course_dir, a) for a in dict.fromkeys(assignments)}
+    first = next(iter(courses.values()))
+    if not first.submitted_root.is_dir():
+        raise GradingError(f"no submissions: {first.submitted_root} does not exist")
+    locks = []
     try:
-        prepare(course)
-        config_py = course.config_file.read_bytes()
-        source_files = course.source_files()
-        template = course.template_db.read_bytes()
-        summary = GradingSummary(assignment)
-        hide = hidden_paths(course)
-        digests: dict[str, str] = {}
-        todo = []
-        for student in course.students():
-            files = read_tree(course.submission_dir(student))
-            digests[student] = digest({**files, "\0source": digest(source_files).encode()})
-            previous = read_report(course, student)
-            if (not force and previous and previous.get("status") == "graded"
-                    and previous.get("submission_digest") == digests[student]
-                    and (course.root / "autograded" / student / assignment).is_dir()):
-                summary.skipped.append(student)
-                summary.scores[student] = previous.get("score", 0.0)
-                continue
-            todo.append(student)
+        for course in courses.values():
+            locks.append(_lock(course))
+        summaries = {a: GradingSummary(a) for a in courses}
+        todo: list[tuple[str, str]] = []            # (assignment, student), in order
+        digests: dict[tuple[str, str], str] = {}
+        shared: dict[str, dict] = {}                # assignment -> what every one of its jobs carries
+        for assignment, course in courses.items():
+            prepare(course)
+            students, course_digests = _todo(course, force, summaries[assignment])
+            todo += [(assignment, s) for s in students]
+            digests.update({(assignment, s): d for s, d in course_digests.items()})
+            shared[assignment] = dict(
+                assignment=assignment, course_id=course.course_id, config_py=course.config_file.read_bytes(),
+                source_files=course.source_files(), template_gradebook=course.template_db.read_bytes(),
+                feedback=feedback, hide=hidden_paths(course), limits=dict(limits or {}))
 
         def jobs():
-            for student in todo:
-                yield student, (lambda s=student: SubmissionJob(
-                    assignment=assignment, student=s, course_id=course.course_id, config_py=config_py,
-                    source_files=source_files, template_gradebook=template,
-                    submitted_files=read_tree(course.submission_dir(s)), feedback=feedback,
-                    hide=hide, limits=dict(limits or {})))
+            for key in todo:
+                assignment, student = key
+                yield key, (lambda a=assignment, s=student: SubmissionJob(
+                    student=s, submitted_files=read_tree(courses[a].submission_dir(s)), **shared[a]))
 
         if scheduler:
             from .executors import run_dask
             try:
-                results = run_dask(jobs(), scheduler, assignment)
+                results = run_dask(jobs(), scheduler)
             except OSError as err:
                 raise GradingError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from err
         else:
             from .executors import run_local
-            results = run_local(jobs(), max(1, workers or os.cpu_count() or 1), assignment,
-                                log_dir=str(course.state_dir / "logs"))
+            results = run_local(jobs(), max(1, workers or os.cpu_count() or 1),
+                                log_dir=str((first.state_dir if len(courses) == 1 else first.root / ".grading") / "logs"))
 
         from tqdm import tqdm
 
-        bar = tqdm(total=len(todo), desc=f"grading {assignment}", unit="submission", file=sys.stderr,
+        names = ", ".join(courses) if len(courses) <= 2 else f"{len(courses)} assignments"
+        bar = tqdm(total=len(todo), desc=f"grading {names}", unit="submission", file=sys.stderr,
                    disable=not progress or not todo, dynamic_ncols=True)
-        with Recorder(course) as recorder:
+        with Recorder(first) as recorder:
             try:
-                for student, result in results:
-                    report = recorder.record(result, digests[student])
+                for (assignment, student), result in results:
+                    summary = summaries[assignment]
+                    report = recorder.record(result, digests[assignment, student], courses[assignment])
                     if report["status"] == "graded":
                         summary.graded.append(student)
                         summary.scores[student] = report["score"]
                         summary.max_score = report["max_score"]
                     else:
                         summary.failed[student] = report["reason"]
-                    bar.set_postfix(failed=len(summary.failed), refresh=False)
+                    bar.set_postfix(failed=sum(len(s.failed) for s in summaries.values()), refresh=False)
                     bar.update(1)
             finally:
                 bar.close()
-                recorder.export_csv(course.root / "grades.csv")
-            if not summary.max_score:
-                from nbgrader.api import MissingEntry
-                try:
-                    summary.max_score = recorder.gradebook.find_assignment(assignment).max_score
-                except MissingEntry:
-                    pass
-        summary.seconds = time.perf_counter() - start
-        return summary
+                recorder.export_csv(first.root / "grades.csv")
+            from nbgrader.api import MissingEntry
+            for assignment, summary in summaries.items():
+                if not summary.max_score:
+                    try:
+                        summary.max_score = recorder.gradebook.find_assignment(assignment).max_score
+                    except MissingEntry:
+                        pass
+        seconds = time.perf_counter() - start
+        for summary in summaries.values():
+            summary.seconds = seconds
+        return list(summaries.values())
     finally:
-        lock.close()
+        for lock in locks:
+            lock.close()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -185,9 +215,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         limits = {"timeout": args.cell_timeout, "notebook_timeout": args.notebook_timeout,
                   "memory_mb": args.memory_mb, "sandbox_mode": "" if args.sandbox == "auto" else args.sandbox, "kernels": args.kernels}
-        summary = grade(args.assignment, args.course_dir, workers=args.workers, scheduler=args.scheduler,
-                        force=args.force, progress=not args.no_progress, limits=limits,
-                        feedback=not args.no_feedback)
+        summaries = grade_assignments(args.assignments, args.course_dir, workers=args.workers,
+                                      scheduler=args.scheduler, force=args.force, progress=not args.no_progress,
+                                      limits=limits, feedback=not args.no_feedback)
     except GradingError as err:
         print(f"grade: cannot grade: {err}", file=sys.stderr)
         return 2
@@ -195,5 +225,5 @@ def run(args: argparse.Namespace) -> int:
         print("grade: interrupted; run the same command again to grade the remaining submissions",
               file=sys.stderr)
         return 130
-    print(summary.text())
+    print("\n".join(summary.text() for summary in summaries))
     return 0

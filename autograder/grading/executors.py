@@ -1,8 +1,8 @@
 """Where submissions are graded: a local pool of worker processes, or an existing Dask cluster.
 
-Both take an iterable of jobs (built lazily, a bounded number in flight) and yield
-``(job_key, SubmissionResult)`` as results arrive; a worker that dies yields a failed result
-for its submission and grading goes on with a fresh worker.
+Both take an iterable of jobs (built lazily, a bounded number in flight), each under its key
+``(assignment, student)``, and yield ``(key, SubmissionResult)`` as results arrive; a worker that
+dies yields a failed result for its submission and grading goes on with a fresh worker.
 """
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ from collections.abc import Callable, Iterable, Iterator
 
 from .worker import SubmissionResult, grade_submission
 
-JobSource = Iterable[tuple[str, Callable[[], object]]]   # (student, build the SubmissionJob)
+JobKey = tuple[str, str]                                    # (assignment, student)
+JobSource = Iterable[tuple[JobKey, Callable[[], object]]]   # (key, build the SubmissionJob)
 
 
-def _died(student: str, assignment: str, err: BaseException) -> SubmissionResult:
+def _died(key: JobKey, err: BaseException) -> SubmissionResult:
+    assignment, student = key
     return SubmissionResult(assignment, student, status="failed",
                             reason=f"student {student}: the worker grading it died or failed "
                                    f"({type(err).__name__}: {err})")
@@ -32,8 +34,7 @@ def _quiet_worker(log_dir: str | None) -> None:
         os.close(fd)
 
 
-def run_local(jobs: JobSource, workers: int, assignment: str,
-              log_dir: str | None = None) -> Iterator[tuple[str, SubmissionResult]]:
+def run_local(jobs: JobSource, workers: int, log_dir: str | None = None) -> Iterator[tuple[JobKey, SubmissionResult]]:
     """Grade on this machine with ``workers`` processes (spawned: no state shared with the parent)."""
     context = multiprocessing.get_context("spawn")
     pending = iter(jobs)
@@ -43,35 +44,35 @@ def run_local(jobs: JobSource, workers: int, assignment: str,
                                       initializer=_quiet_worker, initargs=(log_dir,))
 
     pool = new_pool()
-    in_flight: dict[cf.Future, str] = {}
+    in_flight: dict[cf.Future, JobKey] = {}
     try:
         def fill():
             while len(in_flight) < 2 * workers:
                 try:
-                    student, build = next(pending)
+                    key, build = next(pending)
                 except StopIteration:
                     return
-                in_flight[pool.submit(grade_submission, build())] = student
+                in_flight[pool.submit(grade_submission, build())] = key
 
         fill()
         while in_flight:
             done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
             broken = False
             for future in done:
-                student = in_flight.pop(future)
+                key = in_flight.pop(future)
                 try:
-                    yield student, future.result()
+                    yield key, future.result()
                 except cf.process.BrokenProcessPool as err:
                     broken = True
-                    yield student, _died(student, assignment, err)
+                    yield key, _died(key, err)
                 except Exception as err:  # noqa: BLE001
-                    yield student, _died(student, assignment, err)
+                    yield key, _died(key, err)
             if broken:  # every other in-flight job of the dead pool is lost too: say so, go on with a new pool
-                for future, student in list(in_flight.items()):
+                for future, key in list(in_flight.items()):
                     try:
-                        yield student, future.result()
+                        yield key, future.result()
                     except Exception as err:  # noqa: BLE001
-                        yield student, _died(student, assignment, err)
+                        yield key, _died(key, err)
                 in_flight.clear()
                 pool.shutdown(wait=False, cancel_futures=True)
                 pool = new_pool()
@@ -80,7 +81,7 @@ def run_local(jobs: JobSource, workers: int, assignment: str,
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def run_dask(jobs: JobSource, address: str, assignment: str) -> Iterator[tuple[str, SubmissionResult]]:
+def run_dask(jobs: JobSource, address: str) -> Iterator[tuple[JobKey, SubmissionResult]]:
     """Send the same work to an existing ``dask.distributed`` scheduler at ``address``.
 
     Jobs carry every file they need, so the workers need this package importable but no shared
@@ -93,25 +94,25 @@ def run_dask(jobs: JobSource, address: str, assignment: str) -> Iterator[tuple[s
     try:
         slots = max(2, 2 * sum(client.nthreads().values()))
         pending = iter(jobs)
-        students: dict[str, str] = {}
+        keys: dict[str, JobKey] = {}
 
         def submit():
             try:
-                student, build = next(pending)
+                key, build = next(pending)
             except StopIteration:
                 return None
             future = client.submit(grade_submission, build(), pure=False, retries=0)
-            students[future.key] = student
+            keys[future.key] = key
             return future
 
         first = [f for f in (submit() for _ in range(slots)) if f is not None]
         completed = as_completed(first)
         for future in completed:
-            student = students.pop(future.key)
+            key = keys.pop(future.key)
             try:
-                yield student, future.result()
+                yield key, future.result()
             except Exception as err:  # noqa: BLE001 - worker died, pickling failed, ...
-                yield student, _died(student, assignment, err)
+                yield key, _died(key, err)
             future.release()
             nxt = submit()
             if nxt is not None:

@@ -305,7 +305,8 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
     # Taken by the warm template before it forked this kernel (the same state: nothing ran since), or now.
     global _prepared
     prepared, _prepared = _prepared, None
-    wanted = _snapshot_key(brief.get("imports", []), brief.get("protected_packages", []))
+    wanted = _snapshot_key(brief.get("imports", []), brief.get("protected_packages", []),
+                           prepared["loaded"] if prepared is not None else frozenset())
     snapshot_from = "template"
     if prepared is None or prepared["key"] != wanted:
         prepared = take_snapshot(brief.get("imports", []), brief.get("protected_packages", []))
@@ -610,14 +611,17 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
 _prepared = None   # the warm template's snapshot, taken over (and cleared) by the kernel's _main
 
 
-def _snapshot_key(imports, protected_packages) -> tuple:
-    return tuple(sorted(set(imports))), tuple(sorted(set(protected_packages)))
+def _snapshot_key(imports, protected_packages, loaded=frozenset()) -> tuple:
+    """What a snapshot depends on: the imports that were not already loaded (importing a loaded module runs
+    nothing: ``warnings``, imported by every Python at start-up, makes no difference) and the protected packages."""
+    return tuple(sorted(set(imports) - loaded)), tuple(sorted(set(protected_packages)))
 
 
-def take_snapshot(imports, protected_packages) -> types.MappingProxyType:
+def take_snapshot(imports, protected_packages, loaded=frozenset()) -> types.MappingProxyType:
     """Import ``imports`` and record, read-only, what the tests rely on before any notebook code runs: the
     public names of the protected packages' modules, their classes' dicts, the builtins, and every class that
-    exists (id -> class, kept alive so that a class the notebook creates never gets a known id)."""
+    exists (id -> class, kept alive so that a class the notebook creates never gets a known id).  ``loaded``:
+    the modules that were loaded before ``imports`` were (see :func:`_snapshot_key`)."""
     import builtins
     import functools
     import importlib
@@ -678,7 +682,7 @@ def take_snapshot(imports, protected_packages) -> types.MappingProxyType:
                 stack.append(sub)
     # Read-only: the notebook's code must not be able to "update" the snapshot.
     return proxy({
-        "key": _snapshot_key(imports, protected_packages),
+        "key": _snapshot_key(imports, protected_packages, loaded), "loaded": frozenset(loaded),
         "modules": proxy(module_snap), "classes": tuple(class_snap),
         "builtins": proxy({k: v for k, v in builtins.__dict__.items()
                            if k not in ipython_builtins and not k.startswith("_i")}),
@@ -686,11 +690,12 @@ def take_snapshot(imports, protected_packages) -> types.MappingProxyType:
     })
 
 
-def prepare(imports, protected_packages) -> None:
+def prepare(imports, protected_packages, loaded=frozenset()) -> None:
     """In the warm template, before it forks any kernel: take the snapshot once, for every kernel it forks
-    (walking every module and class in each forked kernel costs 60 ms there, most of it copy-on-write faults)."""
+    (walking every module and class in each forked kernel costs 60 ms there, most of it copy-on-write faults).
+    ``loaded``: the modules the template had loaded before it imported ``imports``."""
     global _prepared
-    _prepared = take_snapshot(imports, protected_packages)
+    _prepared = take_snapshot(imports, protected_packages, loaded)
 
 
 def main() -> None:

@@ -64,7 +64,8 @@ def read_report(course: Course, student: str) -> dict | None:
 
 
 class Recorder:
-    """Writes results into the course directory and its gradebook (open once, in the parent)."""
+    """Writes results into the course directory and its gradebook (open once, in the parent); one recorder
+    serves every assignment of the course directory (:meth:`record` is told which)."""
 
     def __init__(self, course: Course):
         from nbgrader.api import Gradebook
@@ -82,19 +83,19 @@ class Recorder:
         self.close()
 
     # -- gradebook ---------------------------------------------------------------------
-    def _write_gradebook(self, result: SubmissionResult) -> None:
+    def _write_gradebook(self, result: SubmissionResult, assignment: str) -> None:
         import warnings
 
         with warnings.catch_warnings():  # SQLAlchemy's autoflush note while the new rows are linked up
             warnings.simplefilter("ignore")
-            self._write_gradebook_rows(result)
+            self._write_gradebook_rows(result, assignment)
 
-    def _write_gradebook_rows(self, result: SubmissionResult) -> None:
+    def _write_gradebook_rows(self, result: SubmissionResult, assignment: str) -> None:
         from nbgrader import utils
         from nbgrader.api import (Comment, Grade, MissingEntry, Student, SubmittedAssignment,
                                   SubmittedNotebook)
 
-        gb, db, assignment = self.gradebook, self.gradebook.db, self.course.assignment
+        gb, db = self.gradebook, self.gradebook.db
         try:
             try:
                 student = gb.find_student(result.student)
@@ -139,7 +140,7 @@ class Recorder:
             db.rollback()
             raise
 
-    def _ensure_submission(self, student: str) -> None:
+    def _ensure_submission(self, student: str, assignment: str) -> None:
         """A submission that could not be graded still exists in the gradebook (ungraded), as with nbgrader."""
         import warnings
 
@@ -147,13 +148,13 @@ class Recorder:
             with warnings.catch_warnings():  # nbgrader's add_submission trips a harmless SQLAlchemy warning
                 warnings.simplefilter("ignore")
                 self.gradebook.update_or_create_student(student)
-                self.gradebook.update_or_create_submission(self.course.assignment, student)
+                self.gradebook.update_or_create_submission(assignment, student)
         except Exception:  # noqa: BLE001 - the report still says why it failed
             self.gradebook.db.rollback()
 
     # -- the report --------------------------------------------------------------------
-    def _report(self, result: SubmissionResult, submission_digest: str) -> dict:
-        gb, assignment = self.gradebook, self.course.assignment
+    def _report(self, result: SubmissionResult, submission_digest: str, assignment: str) -> dict:
+        gb = self.gradebook
         submission = gb.find_submission(assignment, result.student)
         cells_by_key: dict[tuple[str, str], CellResult] = {(c.notebook, c.grade_id): c for c in result.cells}
         order = {(c.notebook, c.grade_id): i for i, c in enumerate(result.cells)}
@@ -185,11 +186,11 @@ class Recorder:
                 "guard": result.guard, "stats": result.stats, "submission_digest": submission_digest, "notebooks": notebooks}
 
     # -- public ------------------------------------------------------------------------
-    def record(self, result: SubmissionResult, submission_digest: str) -> dict:
-        """Write one result; return the report written (also for failures)."""
-        course, student = self.course, result.student
+    def record(self, result: SubmissionResult, submission_digest: str, course: Course | None = None) -> dict:
+        """Write one result of ``course`` (default: the recorder's); return the report written (also for failures)."""
+        course, student = course or self.course, result.student
         if result.status != "graded":
-            self._ensure_submission(student)
+            self._ensure_submission(student, course.assignment)
             report = {"student_id": student, "assignment": course.assignment, "status": "failed",
                       "reason": result.reason, "warnings": result.warnings,
                       "submission_digest": submission_digest, "log_tail": result.log[-4000:]}
@@ -198,8 +199,8 @@ class Recorder:
         replace_folder(course.root / "autograded" / student / course.assignment, result.autograded_files)
         if result.feedback_files:
             replace_folder(course.root / "feedback" / student / course.assignment, result.feedback_files)
-        self._write_gradebook(result)
-        report = self._report(result, submission_digest)
+        self._write_gradebook(result, course.assignment)
+        report = self._report(result, submission_digest, course.assignment)
         atomic_write(report_path(course, student), _dumps(report))
         return report
 

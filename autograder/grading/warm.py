@@ -186,14 +186,18 @@ def serve(fd: int, imports: list[str], protected_packages: list[str]) -> None:
 
     sock = socket.socket(fileno=fd)
     failed = {}
-    for name in (*BASE_IMPORTS, *imports):
+    loaded = frozenset()
+    for name in (*BASE_IMPORTS, None, *imports):
+        if name is None:   # what a notebook's imports find already loaded: importing it again runs nothing
+            loaded = frozenset(sys.modules)
+            continue
         try:
             importlib.import_module(name)
         except BaseException as err:  # noqa: BLE001 - the notebook will show the same failure
             failed[name] = f"{type(err).__name__}: {err}"[:300]
     from . import guard
 
-    guard.prepare(imports, protected_packages)
+    guard.prepare(imports, protected_packages, loaded)
     import gc
 
     gc.collect()
@@ -202,7 +206,7 @@ def serve(fd: int, imports: list[str], protected_packages: list[str]) -> None:
     signal.signal(signal.SIGCHLD, _reap)
     threads_at_start = proc_status(keys=("Threads",))["Threads"]
     forks = 0
-    hello = {"ready": True, "failed": failed, **_status(forks, threads_at_start)}
+    hello = {"ready": True, "failed": failed, "loaded": sorted(loaded), **_status(forks, threads_at_start)}
     socket.send_fds(sock, [json.dumps(hello).encode()], [])
     while True:
         try:
@@ -295,7 +299,7 @@ class Template:
         if not (hasattr(os, "fork") and hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")
                 and hasattr(socket, "send_fds")):
             raise WarmUnavailable("this platform cannot fork kernels (os.fork, pidfd or SCM_RIGHTS missing)")
-        self.imports, self.protected_packages = list(imports), list(protected_packages)
+        self.imports, self.protected_packages, self.env = list(imports), list(protected_packages), dict(env)
         self._lock = threading.Lock()
         self._home = tempfile.mkdtemp(prefix="agw-")
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -321,6 +325,13 @@ class Template:
             self.close()
             raise WarmUnavailable(f"the template process did not start: {self.info.get('error', 'no answer')}")
         self.start_seconds = time.perf_counter() - started
+        self.loaded = frozenset(self.info.pop("loaded", ()))   # modules loaded before the notebook's imports
+
+    def serves(self, imports: list[str], protected_packages: list[str]) -> bool:
+        """Whether a notebook with these imports can be forked from this template: the same protected
+        packages, and the same imports apart from modules it had loaded anyway (``warnings``, say)."""
+        return (set(protected_packages) == set(self.protected_packages)
+                and set(imports) - self.loaded == set(self.imports) - self.loaded)
 
     def _receive(self, timeout: float) -> tuple[dict, list[int]]:
         ready, _, _ = select.select([self._sock], [], [], timeout)
@@ -390,13 +401,14 @@ def current_status() -> dict | None:
 
 def template_for(imports: list[str], env: dict[str, str], protected_packages: list[str] = ()) -> Template:
     """This worker's template for notebooks that import ``imports`` with kernels in ``env`` and the guard's
-    ``protected_packages`` (started once, restarted if it died; one at a time: a different set replaces it)."""
+    ``protected_packages`` (started once, restarted if it died; one at a time: one that does not serve these
+    imports is replaced, see :meth:`Template.serves`)."""
     key = json.dumps([sorted(set(imports)), sorted(env.items()), sorted(set(protected_packages))])
     if key in _broken:
         raise WarmUnavailable(_broken[key])
-    template = _templates.get(key)
-    if template is not None and template.alive():
-        return template
+    for template in _templates.values():
+        if template.env == env and template.serves(imports, protected_packages) and template.alive():
+            return template
     for old in _templates.values():
         old.close()
     _templates.clear()

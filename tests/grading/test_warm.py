@@ -153,6 +153,25 @@ def test_the_template_takes_the_guards_snapshot_and_each_kernel_takes_it_over(te
     assert own["from"] == "kernel" and own["modules"] > hello["snapshot"]["modules"]
 
 
+def test_imports_already_loaded_make_no_other_template(template, monkeypatch):
+    """Lessons that also import `warnings` (loaded by every Python at start-up) share the template, and its
+    kernels take its snapshot over; an import it has not loaded (wave) needs another."""
+    assert "warnings" in template.loaded and "wave" not in template.loaded
+    assert template.serves(["numpy", "warnings"], ["numpy"])
+    assert not template.serves(["numpy", "wave"], ["numpy"])
+    assert not template.serves(["numpy"], ["numpy", "autograder"])
+    for imports, snapshot_from in ((("numpy", "warnings"), "template"), (("numpy", "wave"), "kernel")):
+        kernel = Kernel(template, "none", imports=imports)
+        try:
+            kernel.run("pass")
+            assert kernel.hello()["snapshot"]["from"] == snapshot_from, imports
+        finally:
+            kernel.close()
+    # template_for: the worker's cache hands the same template to both import lists
+    monkeypatch.setattr(warm, "_templates", {"numpy": template})
+    assert warm.template_for(["warnings", "numpy"], BASE_ENV, ["numpy"]) is template
+
+
 def test_killing_a_kernel_leaves_the_template_and_nothing_else(template):
     kernel = Kernel(template, "none")
     pid = kernel.process.pid

@@ -1,13 +1,15 @@
 """Grading a lesson as nbgrader would, for the lesson tests: empty, correct and realistic wrong submissions.
 
-Each lesson's test module declares its wrong answers; `grade_lesson` builds a scratch nbgrader
-course from this repository, submits the untouched student notebook ("empty"), the instructor's
-answers ("correct") and every wrong answer (the instructor's answers with some cells replaced),
-grades them with the course's grading command (`python -m autograder grade`: nbgrader's autograde
-in the sandbox, two workers, warm kernels forked from a template that has imported TensorFlow) and
-returns what a test needs to check.  No honest submission may be marked for review (that would
-withhold points, and the check of the scores would say so); `compare_with_nbgrader=True` also grades
-a copy with plain `nbgrader autograde` and requires the same scores, cell by cell.
+Each lesson's test module declares its wrong answers; `grade_lessons` (called once per test session
+by conftest.py, for every lesson module collected) builds a scratch nbgrader course from this
+repository, submits for each lesson the untouched student notebook ("empty"), the instructor's answers
+("correct") and every wrong answer (the instructor's answers with some cells replaced), grades them all
+with one run of the course's grading command (`python -m autograder grade LESSON...`: nbgrader's
+autograde in the sandbox, two workers, warm kernels forked from a template that has imported
+TensorFlow) and returns what each test needs to check.  No honest submission may be marked for review
+(that would withhold points, and the check of the scores would say so); a lesson module that sets
+`COMPARE_WITH_NBGRADER = True` also has a copy graded with plain `nbgrader autograde`, which must give
+the same scores, cell by cell.
 
 Wrong answers that touch different exercises and fail different cells are graded together, in one
 submission per group (fewer notebooks to execute); each still has to lose exactly its own cells, so
@@ -19,6 +21,7 @@ import json
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,11 +85,10 @@ def _errors(nb: nbformat.NotebookNode) -> dict[str, str]:
     return errors
 
 
-def grade_lesson(root: Path, assignment: str, wrong_answers: list[WrongAnswer], workers: int = 2,
-                 compare_with_nbgrader: bool = False) -> GradedLesson:
-    """Grade the class with the grading command (see the module docstring)."""
+def _submissions(first: Path, assignment: str, wrong_answers: list[WrongAnswer]):
+    """Submit the empty, correct and wrong-answer notebooks of one lesson; return its notebook's name,
+    the submission names and the groups of wrong answers."""
     (notebook,) = [p.name for p in (SOLUTIONS / assignment).glob("*.ipynb")]
-    first = course.make_course(root / "course", [assignment])
     student = course.release_notebook(first, assignment, notebook)
     solutions = course.solution_answers(course.source_notebook(first, assignment, notebook))
     submissions = {"empty": student, "correct": course.answer(student, solutions)}
@@ -98,24 +100,43 @@ def grade_lesson(root: Path, assignment: str, wrong_answers: list[WrongAnswer], 
         submissions[name] = course.answer(student, answers)
     for name, nb in submissions.items():
         course.submit(first, name, assignment, {notebook: nb})
+    return notebook, list(submissions), groups
+
+
+def grade_lessons(root: Path, lessons: dict[str, list[WrongAnswer]], workers: int = 2,
+                  compare_with_nbgrader: tuple[str, ...] = ()) -> dict[str, GradedLesson]:
+    """Grade the classes of every lesson in ``lessons`` (assignment -> its wrong answers) with one run of the
+    grading command, as an instructor grades several assignments (see the module docstring)."""
+    first = course.make_course(root / "course", list(lessons))
+    submitted = {a: _submissions(first, a, wrong_answers) for a, wrong_answers in lessons.items()}
     plain = Path(shutil.copytree(first, root / "plain")) if compare_with_nbgrader else None
-    run = subprocess.run([sys.executable, "-m", "autograder", "grade", assignment, "--course-dir", str(first),
-                          "--workers", str(workers), "--no-progress", "--no-feedback"],
-                         capture_output=True, text=True, env=nbgrader_env(), timeout=1800)
+    with ThreadPoolExecutor(1) as pool:   # plain nbgrader (one process, one kernel) beside the command
+        plain_runs = [pool.submit(course.autograde, plain, a) for a in compare_with_nbgrader]
+        run = subprocess.run([sys.executable, "-m", "autograder", "grade", *lessons, "--course-dir", str(first),
+                              "--workers", str(workers), "--no-progress", "--no-feedback"],
+                             capture_output=True, text=True, env=nbgrader_env(), timeout=3600)
+        for done in plain_runs:
+            done.result()
     assert run.returncode == 0, run.stderr[-3000:]
-    assert f"graded {len(submissions)}, already graded 0, failed to grade 0" in run.stdout, run.stdout
-    scores, errors = course.scores(first, assignment), {}
-    for name in submissions:
-        report = json.loads((first / "reports" / name / f"{assignment}.json").read_text())
-        assert not report["needs_review"], (name, report["review"])
-        assert {g["kernel"] for g in report["guard"].values()} == {"warm"}, report["guard"]
-        graded = first / "autograded" / name / assignment / notebook
-        errors[name] = _errors(nbformat.read(str(graded), as_version=4))
-    if plain is not None:
-        course.autograde(plain, assignment)
-        assert course.scores(plain, assignment) == scores
-    return GradedLesson(assignment, _max_points(course.source_notebook(first, assignment, notebook)), scores, errors,
-                        groups)
+    graded, templates = {}, set()
+    for assignment, (notebook, names, groups) in submitted.items():
+        assert f"{assignment}: graded {len(names)}, already graded 0, failed to grade 0" in run.stdout, run.stdout
+        errors = {}
+        for name in names:
+            report = json.loads((first / "reports" / name / f"{assignment}.json").read_text())
+            assert not report["needs_review"], (assignment, name, report["review"])
+            assert {g["kernel"] for g in report["guard"].values()} == {"warm"}, report["guard"]
+            templates.add(report["stats"]["template"]["pid"])
+            graded_nb = first / "autograded" / name / assignment / notebook
+            errors[name] = _errors(nbformat.read(str(graded_nb), as_version=4))
+        max_points = _max_points(course.source_notebook(first, assignment, notebook))
+        graded[assignment] = GradedLesson(assignment, max_points, course.scores(first, assignment), errors, groups)
+    # Every lesson imports the same modules (some also `warnings`, loaded anyway): each worker's one template
+    # served them all.
+    assert len(templates) <= workers, f"{len(templates)} templates for {workers} workers"
+    for assignment in compare_with_nbgrader:
+        assert course.scores(plain, assignment) == graded[assignment].scores, assignment
+    return graded
 
 
 def check_lesson(graded: GradedLesson, wrong_answers: list[WrongAnswer]) -> None:

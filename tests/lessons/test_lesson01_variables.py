@@ -1,6 +1,5 @@
 """Lesson 1 graded like a class: empty scores 0, the solution full marks, each mistake loses its cells."""
-import pytest
-from lesson_grading import WrongAnswer, check_lesson, grade_lesson
+from lesson_grading import WrongAnswer, check_lesson
 
 ASSIGNMENT = "lesson01_variables"
 
@@ -45,9 +44,8 @@ WRONG_ANSWERS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    return grade_lesson(tmp_path_factory.mktemp("course"), ASSIGNMENT, WRONG_ANSWERS, compare_with_nbgrader=True)
+# Also graded with plain `nbgrader autograde`: the same scores, cell by cell.
+COMPARE_WITH_NBGRADER = True
 
 
 def test_lesson_grades_empty_correct_and_wrong_submissions(graded):

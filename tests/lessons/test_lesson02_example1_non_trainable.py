@@ -1,6 +1,5 @@
 """Lesson 2 graded like a class: empty scores 0, the solution full marks, each mistake loses its cells."""
-import pytest
-from lesson_grading import WrongAnswer, check_lesson, grade_lesson
+from lesson_grading import WrongAnswer, check_lesson
 
 ASSIGNMENT = "lesson02_example1_non_trainable"
 
@@ -50,11 +49,6 @@ WRONG_ANSWERS = [
         feedback=("frozen_gradient returned None", "Call tape.watch(var)"),
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    return grade_lesson(tmp_path_factory.mktemp("course"), ASSIGNMENT, WRONG_ANSWERS)
 
 
 def test_lesson_grades_empty_correct_and_wrong_submissions(graded):

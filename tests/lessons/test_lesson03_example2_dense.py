@@ -1,6 +1,5 @@
 """Lesson 3 (the document's Example 2) graded like a class: empty 0, solution full marks, each mistake loses its cells."""
-import pytest
-from lesson_grading import WrongAnswer, check_lesson, grade_lesson
+from lesson_grading import WrongAnswer, check_lesson
 
 ASSIGNMENT = "lesson03_example2_dense"
 
@@ -47,11 +46,6 @@ WRONG_ANSWERS = [
                   "Freeze it with `trainable=False`"),
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    return grade_lesson(tmp_path_factory.mktemp("course"), ASSIGNMENT, WRONG_ANSWERS)
 
 
 def test_lesson_grades_empty_correct_and_wrong_submissions(graded):

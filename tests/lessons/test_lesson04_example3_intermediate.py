@@ -1,6 +1,5 @@
 """Lesson 4 graded like a class: empty scores 0, the solution full marks, each mistake loses its cells."""
-import pytest
-from lesson_grading import WrongAnswer, check_lesson, grade_lesson
+from lesson_grading import WrongAnswer, check_lesson
 
 ASSIGNMENT = "lesson04_example3_intermediate"
 
@@ -59,11 +58,6 @@ def step_with_log(var, log_var, optimizer, target):
                   "No gradients provided for any variable"),
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    return grade_lesson(tmp_path_factory.mktemp("course"), ASSIGNMENT, WRONG_ANSWERS)
 
 
 def test_lesson_grades_empty_correct_and_wrong_submissions(graded):

@@ -1,6 +1,5 @@
 """Lesson 5 graded like a class: empty scores 0, the solution full marks, each mistake loses its cells."""
-import pytest
-from lesson_grading import WrongAnswer, check_lesson, grade_lesson
+from lesson_grading import WrongAnswer, check_lesson
 
 ASSIGNMENT = "lesson05_graph_view"
 
@@ -38,11 +37,6 @@ WRONG_ANSWERS = [
         alone=True,  # it calls has_gradient_path: another submission's wrong version of it would mask this one
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    return grade_lesson(tmp_path_factory.mktemp("course"), ASSIGNMENT, WRONG_ANSWERS)
 
 
 def test_lesson_grades_empty_correct_and_wrong_submissions(graded):

@@ -1,0 +1,24 @@
+"""Every lesson collected in this session is graded by one run of the grading command (lesson_grading)."""
+from pathlib import Path
+
+import pytest
+from lesson_grading import GradedLesson, grade_lessons
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="session")
+def graded_lessons(request, tmp_path_factory) -> dict[str, GradedLesson]:
+    modules = {item.module for item in request.session.items
+               if getattr(getattr(item, "module", None), "ASSIGNMENT", None)
+               and Path(item.module.__file__).resolve().parent == HERE}
+    modules = sorted(modules, key=lambda m: m.ASSIGNMENT)
+    return grade_lessons(tmp_path_factory.mktemp("lessons"), {m.ASSIGNMENT: m.WRONG_ANSWERS for m in modules},
+                         compare_with_nbgrader=tuple(m.ASSIGNMENT for m in modules
+                                                     if getattr(m, "COMPARE_WITH_NBGRADER", False)))
+
+
+@pytest.fixture(scope="module")
+def graded(request, graded_lessons) -> GradedLesson:
+    """This module's lesson, as graded."""
+    return graded_lessons[request.module.ASSIGNMENT]
