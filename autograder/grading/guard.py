@@ -11,7 +11,8 @@ This module is the kernel's entry point (``python -m autograder.grading.guard``,
 3. installs a Python audit hook (``sys.addaudithook``: it cannot be removed) that reports to the
    *channel* (a pipe the grading worker reads as it goes) every event a grader must know of: tracing
    and profiling, frame and garbage-collector introspection, ``ctypes``, processes, signals,
-   sockets, code objects swapped or built, ``exec``/``compile`` called by the student's code;
+   sockets, code objects swapped or built, ``exec``/``compile`` called by the student's code, files
+   of the hidden paths opened or listed;
 4. puts ``__autograder_guard__`` in builtins and starts ipykernel as usual.
 
 Red-team hardening (tests/grading/test_red_team.py): the guard's state is not reachable from
@@ -67,7 +68,7 @@ BLOCKED = frozenset(ALWAYS - {"sys.settrace", "sys.setprofile", "sys.addaudithoo
 # submission) is the direct caller, or calls through one of REACH_THROUGH (inspect, traceback).
 FROM_STUDENT = frozenset({"sys._getframe", "exec", "compile", "import", "object.__getattr__",
                           "object.__setattr__", "object.__delattr__", "code.__new__", "function.__new__",
-                          "marshal.loads", "marshal.load", "open"})
+                          "marshal.loads", "marshal.load", "open", "os.listdir", "os.scandir"})
 INTROSPECTION_ATTRS = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back", "__code__",
                                  "__globals__", "__closure__", "__builtins__", "gi_code", "cr_code",
                                  "f_locals", "f_globals"})
@@ -80,6 +81,8 @@ REACH_THROUGH = ("inspect.py", "traceback.py", "functools.py", "<frozen importli
 # ... and, for `open` only, IPython's wrapper of the builtin (`open` in a notebook is IPython's
 # interactiveshell._modified_open, which calls io.open: red-team attacks s05, s06 read /proc through it).
 OPEN_THROUGH = REACH_THROUGH + ("IPython/core/interactiveshell.py",)
+# ... and, for listing a folder, what walks folders for the caller (os.walk, Path.iterdir, glob, shutil).
+LIST_THROUGH = REACH_THROUGH + ("/os.py", "/pathlib.py", "/glob.py", "/shutil.py")
 # Special methods through which an object passes a test it should fail (`==` always true, ...): looked for at
 # run time in the classes the notebook creates (built with type() and computed names, the source says
 # nothing: red-team i27), and in the source by static_checks, which imports this set.
@@ -284,6 +287,20 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
                     frame = student_caller(3, OPEN_THROUGH)
                     if frame is not None:
                         send({"kind": "event", "event": "open another process's /proc entry", "arg": path[:200],
+                              "where": where(frame)})
+                return
+            elif event == "os.listdir" or event == "os.scandir":
+                # A hidden folder itself (the grader's home, the course) or one inside it, listed by the student's
+                # code: in the sandbox it shows nothing (or only the way to the Python installation), so the
+                # attempt is what a reviewer sees (red-team s07).
+                path = args[0] if args else None
+                if not protected_paths or type_(path) is not str_type:
+                    return
+                path = absolute(path)
+                if (path + "/").startswith(protected_paths) and not path.startswith(trusted_prefixes):
+                    frame = student_caller(8, LIST_THROUGH)
+                    if frame is not None:
+                        send({"kind": "event", "event": "list protected path", "arg": path[:200],
                               "where": where(frame)})
                 return
             frame = student_caller(3)
@@ -720,7 +737,23 @@ def main() -> None:
         app.initialize()
     finally:
         ipkernel.sys = sys
+    _keep_kernel_on_exit(app.shell)
     app.start()
+
+
+def _keep_kernel_on_exit(shell) -> None:
+    """``exit()`` or ``quit()`` in a notebook makes ipykernel stop its event loop 0.1 s later: the kernel died,
+    or not, depending on whether the cells after it happened to finish by then (red-team b03 lost its last
+    cells on a loaded machine).  A grading kernel carries on, as after ``exit(keep_kernel=True)``."""
+    from IPython.core.autocall import ZMQExitAutocall
+
+    class KeepKernel(ZMQExitAutocall):
+        def __call__(self, keep_kernel=True):
+            super().__call__(keep_kernel=True)
+
+    exiter = shell.exiter = KeepKernel(shell)
+    for namespace in (shell.user_ns, shell.user_ns_hidden):
+        namespace["exit"] = namespace["quit"] = exiter
 
 
 class _WithoutModules:

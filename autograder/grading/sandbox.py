@@ -4,13 +4,14 @@ The kernel command (see :mod:`.guarded_execute`) is ``python -m autograder.gradi
 CONNECTION_FILE`` with the sandbox *profile* in the environment variable ``AUTOGRADER_SANDBOX``.
 Stage 1 (here, outside) sets the resource limits and, where Linux namespaces are available,
 re-executes itself inside ``unshare --user --map-root-user --mount --net --pid`` (util-linux).
-Stage 2 (``--inner``, inside the namespaces, still before any student code):
+Stage 2 (``--inner``, inside the namespaces, still before any student code; each mount is a
+``mount(2)`` call, not a ``mount`` process: a kernel start needs a dozen):
 
 * a fresh, size-limited tmpfs on ``/tmp`` and ``/dev/shm`` (other submissions' scratch folders,
   the grading worker's files vanish), with the kernel's own *jail* folder bound back in;
 * a tmpfs over every path of the profile's ``hide`` list (the course directory with the
   gradebook and every student's submission, the repository's ``solutions/`` and ``.git``, the
-  home directory);
+  home directory; where the Python installation lives under one, it alone is bound back);
 * the whole filesystem re-mounted read-only except the jail and the new tmpfs;
 * no network: a new network namespace with no interface up (the kernel talks to the worker
   over Unix sockets in the jail);
@@ -105,26 +106,60 @@ def _set_limits(profile: Profile) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large write fails with EFBIG instead of killing
 
 
-def _mount(*args: str) -> None:
-    subprocess.run(["mount", "--no-canonicalize", *args], check=True, capture_output=True)
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    """mount(2) (no `mount` executable: each one cost a fork and exec, 1.7 ms, and a kernel start made dozens)."""
+    def raw(value):
+        return value.encode() if value is not None else None
+
+    _check(_libc().mount(raw(source), raw(target), raw(fstype), flags, raw(data)), f"mount {target}")
+
+
+def _tmpfs(path: str, options: str) -> None:
+    _mount("none", path, "tmpfs", MS_NOSUID | MS_NODEV, options)
+
+
+def _read_only(path: str) -> None:
+    """``mount -o remount,bind,ro PATH``: the flags a mount inherited from the parent namespace has locked
+    (nosuid, nodev, noexec, atime) must be repeated, or the kernel refuses (EPERM)."""
+    flags = os.statvfs(path).f_flag
+    kept = sum(mount_flag for stat_flag, mount_flag in _LOCKED_FLAGS.items() if flags & stat_flag)
+    _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | kept)
+
+
+def _cover(path: str, options: str, keep: list[str]) -> None:
+    """A tmpfs over the folder ``path``; what the kernel needs from under it (``keep``: the Python environment,
+    this package) is held open first and bound back, read-only."""
+    keep = sorted({k for k in keep if not any(k.startswith(m + "/") for m in keep)})
+    held = [(os.open(k, os.O_PATH), k) for k in keep]
+    _tmpfs(path, options)
+    for fd, kept_path in held:
+        source = f"/proc/self/fd/{fd}"
+        if os.path.isdir(source):
+            os.makedirs(kept_path, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(kept_path), exist_ok=True)
+            open(kept_path, "a").close()
+        _mount(source, kept_path, None, MS_BIND)
+        _read_only(kept_path)
+        os.close(fd)
 
 
 def _hide(path: str, needed: list[str]) -> None:
-    """Cover ``path`` (tmpfs for a folder, /dev/null for a file); for a folder that holds something the
-    kernel needs (the Python installation under a home directory), cover its other entries instead."""
+    """Cover ``path`` (an empty tmpfs no one may enter for a folder, /dev/null for a file); a folder that holds
+    something the kernel needs (the Python installation under a home directory) is covered too, with only
+    that brought back: the folder then holds the path down to it and nothing else."""
     if not os.path.lexists(path) or os.path.islink(path):
         return
     inside = [n for n in needed if n == path or n.startswith(path + "/")]
     if not inside:
         if os.path.isdir(path):
-            _mount("-t", "tmpfs", "-o", "size=1m,mode=000", "none", path)
+            _tmpfs(path, "size=1m,mode=000")
         elif os.path.isfile(path):
-            _mount("--bind", "/dev/null", path)
+            _mount("/dev/null", path, None, MS_BIND)
         return
     if any(n == path for n in inside) or not os.path.isdir(path):
         return
-    for entry in os.listdir(path):
-        _hide(os.path.join(path, entry), inside)
+    _cover(path, "size=1m,mode=711", inside)
 
 
 def _inner(profile: Profile) -> None:
@@ -138,24 +173,11 @@ def _inner(profile: Profile) -> None:
     for path in ("/tmp", "/dev/shm"):
         if not os.path.isdir(path):
             continue
-        # What the kernel needs from under the folder about to be covered (the Python environment and this
-        # package, when the repository itself lives in /tmp): held open now, bound back read-only after.
-        inside = [n for n in needed if n.startswith(path + "/") and n != jail]
-        inside = [n for n in inside if not any(n.startswith(m + "/") for m in inside)]
-        held = [(os.open(n, os.O_PATH), n) for n in sorted(set(inside))]
-        _mount("-t", "tmpfs", "-o", size, "none", path)
-        for fd, kept_path in held:
-            if os.path.isdir(f"/proc/{os.getpid()}/fd/{fd}"):
-                os.makedirs(kept_path, exist_ok=True)
-            else:
-                os.makedirs(os.path.dirname(kept_path), exist_ok=True)
-                open(kept_path, "a").close()
-            _mount("--bind", f"/proc/{os.getpid()}/fd/{fd}", kept_path)
-            _mount("-o", "remount,bind,ro", kept_path)
-            os.close(fd)
+        # The Python environment and this package stay visible when the repository itself lives in /tmp.
+        _cover(path, size, [n for n in needed if n.startswith(path + "/") and n != jail])
         if jail.startswith(path + "/"):
             os.makedirs(jail, exist_ok=True)
-            _mount("--bind", ".", jail)
+            _mount(".", jail, None, MS_BIND)
     work = os.path.join(jail, "work")
     kept = {}
     for root, _, files in os.walk(work):
@@ -163,20 +185,24 @@ def _inner(profile: Profile) -> None:
             path = os.path.join(root, name)
             with open(path, "rb") as fh:
                 kept[os.path.relpath(path, work)] = fh.read()
-    _mount("-t", "tmpfs", "-o", size, "none", work)
+    _tmpfs(work, size)
     for rel, data in kept.items():
         os.makedirs(os.path.dirname(os.path.join(work, rel)), exist_ok=True)
         with open(os.path.join(work, rel), "wb") as fh:
             fh.write(data)
     for path in profile.hide:
         _hide(path.rstrip("/") or "/", needed)
-    _mount("-o", "remount,bind,ro", "/")
+    _read_only("/")
     os.chdir(work)
 
 
 # -- the same, in a process forked from a warm template (see .warm) -------------------------------
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 16384, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND = 1, 2, 4, 8, 32, 4096
+MS_NOATIME, MS_NODIRATIME, MS_REC, MS_PRIVATE, MS_RELATIME = 1024, 2048, 16384, 1 << 18, 1 << 21
+# statvfs flag -> the mount flag that keeps it
+_LOCKED_FLAGS = {os.ST_NOSUID: MS_NOSUID, os.ST_NODEV: MS_NODEV, os.ST_NOEXEC: MS_NOEXEC,
+                 os.ST_NOATIME: MS_NOATIME, os.ST_NODIRATIME: MS_NODIRATIME, os.ST_RELATIME: MS_RELATIME}
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 1, 24, 38, 47, 4
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
@@ -266,8 +292,8 @@ def enter(profile: Profile) -> None:
     if select.select([alive_r], [], [], 0)[0]:   # the waiter died before the line above
         os._exit(1)
     os.close(alive_r)
-    _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
-    _check(libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None), "mount proc")
+    _mount("none", "/", None, MS_REC | MS_PRIVATE)                   # mount --make-rprivate /
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     _inner(profile)
     _drop_capabilities()
 

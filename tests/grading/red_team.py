@@ -777,8 +777,11 @@ BREAK: list[Attack] = [
            {**p1(GOOD1), "test_mean_empty": 0.0, "test_counter": 0.0},
            errors={"attack": r"^KernelDied: .*kernel died", "test_mean_empty": r"^CellNotRun: not run: .*kernel died",
                    "test_counter": r"^CellNotRun"}),
-    Attack("b03_exit_builtin", "break", "IPython's exit() and quit(): the kernel carries on, grading too",
-           notebook(P1, GOOD1, cells=[("after:test_mean", "exit()\nquit()")]),
+    Attack("b03_exit_builtin", "break",
+           "IPython's exit() and quit(): the kernel carries on, grading too (ipykernel would stop 0.1 s later: "
+           "the next cell sleeps past that)",
+           notebook(P1, GOOD1, cells=[("after:test_mean", "exit()\nquit()"),
+                                      ("before:test_mean_empty", "import time\ntime.sleep(0.3)")]),
            p1(GOOD1)),
     Attack("b04_signal_kills_itself", "break",
            "signal.raise_signal(SIGKILL): the kernel is the first process of its PID namespace, which ignores it",
