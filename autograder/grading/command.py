@@ -170,8 +170,8 @@ def grade_assignments(assignments: list[str], course_dir: Path, *, workers: int 
                 raise GradingError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from err
         else:
             from .executors import run_local
-            results = run_local(jobs(), max(1, workers or os.cpu_count() or 1),
-                                log_dir=str((first.state_dir if len(courses) == 1 else first.root / ".grading") / "logs"))
+            log_dir = (first.state_dir if len(courses) == 1 else first.root / ".grading") / "logs"
+            results = run_local(jobs(), max(1, workers or os.cpu_count() or 1), log_dir=str(log_dir))
 
         from tqdm import tqdm
 
