@@ -25,8 +25,9 @@ Where forking is not available (no ``os.fork`` or pidfd, the template failed to 
 fork), grading uses cold kernels and the findings say ``kernel: cold`` with the reason.
 
 Where a warm kernel's start goes (one notebook at a time on a quiet 2-core machine, about 0.14 s from
-the executor's start to its first cell): the fork, 10 ms; the sandbox (:func:`.sandbox.enter`), 20 ms;
-the guard, 3 ms (its snapshot of the protected packages is taken here, in the template, once:
+the executor's start to its first cell): the fork, 10 ms; the sandbox (:func:`.sandbox.enter`), 12 ms
+(mount(2) calls: with a ``mount`` process each, hiding a home directory that holds the Python installation
+took 100 ms); the guard, 3 ms (its snapshot of the protected packages is taken here, in the template, once:
 :func:`.guard.prepare`; 60-80 ms in each kernel otherwise); ipykernel's ``initialize()``, 50 ms; the
 first answer, 15 ms later.  Much of what remains is copy-on-write page faults: every object a forked
 kernel touches (a reference count is enough) costs a copied page, which is why the kernel is built
