@@ -31,7 +31,6 @@ PYTHON = BIN / "python"
 STAMP = VENV / ".course-installed"
 INSTALL_INPUTS = ("pyproject.toml", "requirements/constraints.txt")
 
-# The suites `test` runs, in order. Each is one pytest invocation; all must pass.
 # The suites `test` runs. Each is one pytest invocation; all must pass. The two nbval runs each
 # drive a single kernel (one core), so they run side by side first; the main suite runs last and
 # alone (its lesson-grading tests already use both cores), so its summary is the final line.
