@@ -17,6 +17,7 @@ an interaction between two mistakes shows up as a failure (mark such a mistake `
 """
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import subprocess
@@ -134,6 +135,15 @@ def grade_lessons(root: Path, lessons: dict[str, list[WrongAnswer]], workers: in
     # Every lesson imports the same modules (some also `warnings`, loaded anyway): each worker's one template
     # served them all.
     assert len(templates) <= workers, f"{len(templates)} templates for {workers} workers"
+    # grades.csv, exported once at the end of the run: nbgrader's export, a row for every student of the course
+    # and every assignment (0 where the student submitted nothing), each lesson's scores in its rows.
+    with open(first / "grades.csv", newline="") as fh:
+        rows = {(r["assignment"], r["student_id"]): float(r["score"]) for r in csv.DictReader(fh)}
+    students = {name for _, names, _ in submitted.values() for name in names}
+    expected = {(a, name): sum(graded[a].scores[name].values()) if name in names else 0.0
+                for a, (_, names, _) in submitted.items() for name in students}
+    assert rows == expected, {k: (rows.get(k), expected.get(k)) for k in rows.keys() | expected.keys()
+                              if rows.get(k) != expected.get(k)}
     for assignment in compare_with_nbgrader:
         assert course.scores(plain, assignment) == graded[assignment].scores, assignment
     return graded
