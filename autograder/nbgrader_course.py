@@ -24,9 +24,9 @@ def make_course(root: Path, assignments: list[str]) -> Path:
     formgrader runs; the same app as ``nbgrader generate_assignment --force``): one nbgrader start-up for
     every assignment, instead of 1.8 s of command start-up each."""
     from nbgrader.apps import NbGraderAPI
-    from traitlets.config.loader import PyFileConfigLoader
 
     from .gradebook_version import install
+    from .grading.course import load_config
 
     root = Path(root).resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -35,7 +35,7 @@ def make_course(root: Path, assignments: list[str]) -> Path:
         shutil.copytree(paths.SOLUTIONS / assignment, root / "solutions" / assignment, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     install()
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    config = load_config(root / "nbgrader_config.py")
     config.CourseDirectory.root = str(root)
     api = NbGraderAPI(config=config)
     for assignment in assignments:

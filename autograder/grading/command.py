@@ -102,10 +102,11 @@ def grade(assignment: str, course_dir: Path, **options) -> GradingSummary:
     return grade_assignments([assignment], course_dir, **options)[0]
 
 
-def _todo(course: Course, force: bool, summary: GradingSummary) -> tuple[list[str], dict[str, str]]:
-    """The students of ``course`` to grade now, and every student's submission digest; the others are
-    already fully recorded (their scores go into ``summary``)."""
-    source = digest(course.source_files()).encode()
+def _todo(course: Course, source_files: dict[str, bytes], force: bool,
+          summary: GradingSummary) -> tuple[list[str], dict[str, str]]:
+    """The students of ``course`` to grade now, and every student's submission digest (of its files and the
+    assignment's ``source_files``); the others are already fully recorded (their scores go into ``summary``)."""
+    source = digest(source_files).encode()
     digests: dict[str, str] = {}
     todo = []
     for student in course.students():
@@ -148,12 +149,13 @@ def grade_assignments(assignments: list[str], course_dir: Path, *, workers: int 
         shared: dict[str, dict] = {}                # assignment -> what every one of its jobs carries
         for assignment, course in courses.items():
             prepare(course)
-            students, course_digests = _todo(course, force, summaries[assignment])
+            source_files = course.source_files()
+            students, course_digests = _todo(course, source_files, force, summaries[assignment])
             todo += [(assignment, s) for s in students]
             digests.update({(assignment, s): d for s, d in course_digests.items()})
             shared[assignment] = dict(
                 assignment=assignment, course_id=course.course_id, config_py=course.config_file.read_bytes(),
-                source_files=course.source_files(), template_gradebook=course.template_db.read_bytes(),
+                source_files=source_files, template_gradebook=course.template_db.read_bytes(),
                 feedback=feedback, hide=hidden_paths(course), limits=dict(limits or {}))
 
         def jobs():
