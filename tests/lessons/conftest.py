@@ -15,7 +15,8 @@ def graded_lessons(request, tmp_path_factory) -> dict[str, GradedLesson]:
     modules = sorted(modules, key=lambda m: m.ASSIGNMENT)
     return grade_lessons(tmp_path_factory.mktemp("lessons"), {m.ASSIGNMENT: m.WRONG_ANSWERS for m in modules},
                          compare_with_nbgrader=tuple(m.ASSIGNMENT for m in modules
-                                                     if getattr(m, "COMPARE_WITH_NBGRADER", False)))
+                                                     if getattr(m, "COMPARE_WITH_NBGRADER", False)),
+                         right_answers={m.ASSIGNMENT: getattr(m, "RIGHT_ANSWERS", []) for m in modules})
 
 
 @pytest.fixture(scope="module")

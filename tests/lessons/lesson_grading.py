@@ -1,4 +1,4 @@
-"""Grading a lesson as nbgrader would, for the lesson tests: empty, correct and realistic wrong submissions.
+"""Grading a lesson as nbgrader would, for the lesson tests: empty, correct (several ways) and realistic wrong submissions.
 
 Each lesson's test module declares its wrong answers; `grade_lessons` (called once per test session
 by conftest.py, for every lesson module collected) builds a scratch nbgrader course from this
@@ -14,6 +14,10 @@ the same scores, cell by cell.
 Wrong answers that touch different exercises and fail different cells are graded together, in one
 submission per group (fewer notebooks to execute); each still has to lose exactly its own cells, so
 an interaction between two mistakes shows up as a failure (mark such a mistake ``alone=True``).
+
+Students solve an exercise in more than one correct way: a lesson module lists other correct answers
+as ``RIGHT_ANSWERS`` (``RightAnswer``), each of which must score full marks. Right answers to different
+exercises are graded together, like wrong ones.
 """
 from __future__ import annotations
 
@@ -44,8 +48,18 @@ class WrongAnswer:
     alone: bool = False          # grade it in a submission of its own
 
 
-def group_wrong_answers(wrong_answers: list[WrongAnswer]) -> dict[str, list[WrongAnswer]]:
-    """Submission name -> the wrong answers it combines (disjoint answer cells and disjoint failing cells)."""
+@dataclass(frozen=True)
+class RightAnswer:
+    """Another correct way to answer: solution cells replaced (grade_id -> code); it must score full marks."""
+    student: str
+    answers: dict[str, str]
+    fails: frozenset[str] = frozenset()    # a right answer fails nothing
+    alone: bool = False
+
+
+def group_wrong_answers(wrong_answers: list[WrongAnswer] | list[RightAnswer], prefix: str = "wrong"
+                        ) -> dict[str, list[WrongAnswer]]:
+    """Submission name -> the answers it combines (disjoint answer cells and disjoint failing cells)."""
     groups: list[list[WrongAnswer]] = []
     for wrong in wrong_answers:
         for group in groups:
@@ -56,7 +70,7 @@ def group_wrong_answers(wrong_answers: list[WrongAnswer]) -> dict[str, list[Wron
                 break
         else:
             groups.append([wrong])
-    return {group[0].student if len(group) == 1 else f"wrong{i}": group for i, group in enumerate(groups)}
+    return {group[0].student if len(group) == 1 else f"{prefix}{i}": group for i, group in enumerate(groups)}
 
 
 @dataclass
@@ -66,6 +80,7 @@ class GradedLesson:
     scores: dict[str, dict[str, float]]             # student -> graded cell -> points awarded
     errors: dict[str, dict[str, str]] = field(default_factory=dict)  # student -> graded cell -> error text
     groups: dict[str, list[WrongAnswer]] = field(default_factory=dict)  # submission -> wrong answers it combines
+    right_groups: dict[str, list[RightAnswer]] = field(default_factory=dict)  # submission -> right answers
 
     def total(self, student: str) -> float:
         return sum(self.scores[student].values())
@@ -86,30 +101,36 @@ def _errors(nb: nbformat.NotebookNode) -> dict[str, str]:
     return errors
 
 
-def _submissions(first: Path, assignment: str, wrong_answers: list[WrongAnswer]):
-    """Submit the empty, correct and wrong-answer notebooks of one lesson; return its notebook's name,
-    the submission names and the groups of wrong answers."""
+def _submissions(first: Path, assignment: str, wrong_answers: list[WrongAnswer],
+                 right_answers: list[RightAnswer] = ()):
+    """Submit the empty, correct, other-correct and wrong-answer notebooks of one lesson; return its
+    notebook's name, the submission names, the groups of wrong answers and the groups of right answers."""
     (notebook,) = [p.name for p in (SOLUTIONS / assignment).glob("*.ipynb")]
     student = course.release_notebook(first, assignment, notebook)
     solutions = course.solution_answers(course.source_notebook(first, assignment, notebook))
     submissions = {"empty": student, "correct": course.answer(student, solutions)}
     groups = group_wrong_answers(wrong_answers)
-    for name, group in groups.items():
+    right_groups = group_wrong_answers(list(right_answers), prefix="right")
+    for name, group in (groups | right_groups).items():
         answers = dict(solutions)
         for wrong in group:
             answers.update(wrong.answers)
         submissions[name] = course.answer(student, answers)
     for name, nb in submissions.items():
         course.submit(first, name, assignment, {notebook: nb})
-    return notebook, list(submissions), groups
+    return notebook, list(submissions), groups, right_groups
 
 
 def grade_lessons(root: Path, lessons: dict[str, list[WrongAnswer]], workers: int = 2,
-                  compare_with_nbgrader: tuple[str, ...] = ()) -> dict[str, GradedLesson]:
-    """Grade the classes of every lesson in ``lessons`` (assignment -> its wrong answers) with one run of the
-    grading command, as an instructor grades several assignments (see the module docstring)."""
+                  compare_with_nbgrader: tuple[str, ...] = (),
+                  right_answers: dict[str, list[RightAnswer]] | None = None) -> dict[str, GradedLesson]:
+    """Grade the classes of every lesson in ``lessons`` (assignment -> its wrong answers; ``right_answers``:
+    assignment -> its other correct answers) with one run of the grading command, as an instructor grades
+    several assignments (see the module docstring)."""
+    right_answers = right_answers or {}
     first = course.make_course(root / "course", list(lessons))
-    submitted = {a: _submissions(first, a, wrong_answers) for a, wrong_answers in lessons.items()}
+    submitted = {a: _submissions(first, a, wrong_answers, right_answers.get(a, []))
+                 for a, wrong_answers in lessons.items()}
     plain = Path(shutil.copytree(first, root / "plain")) if compare_with_nbgrader else None
     with ThreadPoolExecutor(1) as pool:   # plain nbgrader (one process, one kernel) beside the command
         plain_runs = [pool.submit(course.autograde, plain, a) for a in compare_with_nbgrader]
@@ -120,7 +141,7 @@ def grade_lessons(root: Path, lessons: dict[str, list[WrongAnswer]], workers: in
             done.result()
     assert run.returncode == 0, run.stderr[-3000:]
     graded, templates = {}, set()
-    for assignment, (notebook, names, groups) in submitted.items():
+    for assignment, (notebook, names, groups, right_groups) in submitted.items():
         assert f"{assignment}: graded {len(names)}, already graded 0, failed to grade 0" in run.stdout, run.stdout
         errors = {}
         for name in names:
@@ -131,7 +152,8 @@ def grade_lessons(root: Path, lessons: dict[str, list[WrongAnswer]], workers: in
             graded_nb = first / "autograded" / name / assignment / notebook
             errors[name] = _errors(nbformat.read(str(graded_nb), as_version=4))
         max_points = _max_points(course.source_notebook(first, assignment, notebook))
-        graded[assignment] = GradedLesson(assignment, max_points, course.scores(first, assignment), errors, groups)
+        graded[assignment] = GradedLesson(assignment, max_points, course.scores(first, assignment), errors, groups,
+                                          right_groups)
     # Every lesson imports the same modules (some also `warnings`, loaded anyway): each worker's one template
     # served them all.
     assert len(templates) <= workers, f"{len(templates)} templates for {workers} workers"
@@ -139,9 +161,9 @@ def grade_lessons(root: Path, lessons: dict[str, list[WrongAnswer]], workers: in
     # and every assignment (0 where the student submitted nothing), each lesson's scores in its rows.
     with open(first / "grades.csv", newline="") as fh:
         rows = {(r["assignment"], r["student_id"]): float(r["score"]) for r in csv.DictReader(fh)}
-    students = {name for _, names, _ in submitted.values() for name in names}
+    students = {name for _, names, *_ in submitted.values() for name in names}
     expected = {(a, name): sum(graded[a].scores[name].values()) if name in names else 0.0
-                for a, (_, names, _) in submitted.items() for name in students}
+                for a, (_, names, *_) in submitted.items() for name in students}
     assert rows == expected, {k: (rows.get(k), expected.get(k)) for k in rows.keys() | expected.keys()
                               if rows.get(k) != expected.get(k)}
     for assignment in compare_with_nbgrader:
@@ -149,10 +171,16 @@ def grade_lessons(root: Path, lessons: dict[str, list[WrongAnswer]], workers: in
     return graded
 
 
-def check_lesson(graded: GradedLesson, wrong_answers: list[WrongAnswer]) -> None:
-    """The grading contract of every lesson: empty 0, correct full, each wrong answer exactly its cells lost."""
+def check_lesson(graded: GradedLesson, wrong_answers: list[WrongAnswer],
+                 right_answers: list[RightAnswer] = ()) -> None:
+    """The grading contract of every lesson: empty 0, correct full (every listed way), each wrong answer
+    exactly its cells lost."""
     assert graded.max_points, "the lesson has no graded cells"
     assert graded.scores["correct"] == graded.max_points, graded.errors["correct"]
+    graded_rights = [r for group in graded.right_groups.values() for r in group]
+    assert sorted(r.student for r in graded_rights) == sorted(r.student for r in right_answers)
+    for name, group in graded.right_groups.items():
+        assert graded.scores[name] == graded.max_points, ([r.student for r in group], graded.errors[name])
     assert graded.total("empty") == 0, graded.scores["empty"]
     graded_wrongs = [w for group in graded.groups.values() for w in group]
     assert sorted(w.student for w in graded_wrongs) == sorted(w.student for w in wrong_answers)

@@ -1,5 +1,5 @@
 """Lesson 1 graded like a class: empty scores 0, the solution full marks, each mistake loses its cells."""
-from lesson_grading import WrongAnswer, check_lesson
+from lesson_grading import RightAnswer, WrongAnswer, check_lesson
 
 ASSIGNMENT = "lesson01_variables"
 
@@ -44,13 +44,20 @@ WRONG_ANSWERS = [
 ]
 
 
+RIGHT_ANSWERS = [
+    # Exercise 3 with `assign` of the new value instead of `assign_sub`: the same variable, updated in place.
+    RightAnswer(student="sgd_step_with_assign",
+                answers={"sgd_step": "def sgd_step(w, grad, lr):\n    w.assign(w - lr * grad)\n    return w"}),
+]
+
+
 # Also graded with plain `nbgrader autograde`: the same scores, cell by cell.
 COMPARE_WITH_NBGRADER = True
 
 
 def test_lesson_grades_empty_correct_and_wrong_submissions(graded):
     """Empty: 0; solution: full marks; each realistic mistake: exactly its cells lost, with its message."""
-    check_lesson(graded, WRONG_ANSWERS)
+    check_lesson(graded, WRONG_ANSWERS, RIGHT_ANSWERS)
 
 
 def test_points_per_exercise(graded):
