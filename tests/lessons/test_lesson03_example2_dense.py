@@ -37,13 +37,13 @@ WRONG_ANSWERS = [
                   "passed to the optimizer via `model.weights` instead of `model.trainable_weights`"),
     ),
     WrongAnswer(
-        # Exercise 2: never sets the flag, so the "frozen" layer is trained with the rest.
+        # Exercise 2: never sets the flag, so the "frozen" layer is trained with the rest; the test says to set it.
         student="forgot_to_freeze",
         answers={"freeze_and_train": "def freeze_and_train(model, layer_name, X, y, lr, num_steps):"
                                      + LOOP.format(variables="model.trainable_variables")},
         fails=frozenset({"test_freeze_and_train_frozen"}),
-        feedback=("`stacked/hidden/bias`: expected frozen, but it was updated",
-                  "Freeze it with `trainable=False`"),
+        feedback=("Freeze the layer named `layer_name` with its flag: model.get_layer(layer_name).trainable = False",
+                  'The layer "hidden" is still trainable'),
     ),
     WrongAnswer(
         # Exercise 1: gradients of every trainable variable, paired with [bias] only: zip pairs the kernel's
