@@ -41,13 +41,92 @@ WRONG_ANSWERS = [
         feedback=("expected updated, but it was replaced", "`w` now holds a tf.Tensor",
                   "Update it in place: `w.assign_sub(lr * g)`"),
     ),
+    # Exercise 1: a NumPy array of floats is float64; the statement asks for float32.
+    WrongAnswer(
+        student="scale_from_float64_array",
+        answers={"non_trainable_scale": 'scale = tf.Variable(np.array([0.5, 2.0]), trainable=False, name="scale")'},
+        fails=frozenset({"correct_non_trainable_scale"}),
+        feedback=("Make it float32 (dtype=tf.float32, or a float32 array): scale is float64",),
+    ),
+    # Exercise 2: returns TensorFlow's names, with their ':0' suffix.
+    WrongAnswer(
+        student="names_keep_suffix",
+        answers={"watched_names": (
+            "def watched_names(fn, variables):\n"
+            "    with tf.GradientTape() as tape:\n"
+            "        fn()\n"
+            "    watched = {v.ref() for v in tape.watched_variables()}\n"
+            "    return [v.name for v in variables if v.ref() in watched]")},
+        fails=frozenset({"test_watched_names_default", "test_watched_names_unread"}),
+        feedback=("Remove TensorFlow's ':0' suffix from each name",),
+    ),
+    # Exercise 2: runs fn before opening the tape, so the tape watches nothing.
+    WrongAnswer(
+        student="fn_outside_tape",
+        answers={"watched_names": (
+            "def watched_names(fn, variables):\n"
+            "    fn()\n"
+            "    with tf.GradientTape() as tape:\n"
+            "        pass\n"
+            "    watched = {v.ref() for v in tape.watched_variables()}\n"
+            "    return [v.name.split(':')[0] for v in variables if v.ref() in watched]")},
+        fails=frozenset({"test_watched_names_default", "test_watched_names_unread"}),
+        feedback=("Call fn() inside the `with tf.GradientTape() as tape:` block",),
+    ),
+    # Exercise 3: updates in place but forgets to return the variable.
+    WrongAnswer(
+        student="forgot_return_w",
+        answers={"sgd_step": "def sgd_step(w, grad, lr):\n    w.assign_sub(lr * grad)"},
+        fails=frozenset({"test_sgd_step_in_place"}),
+        feedback=("End sgd_step with `return w`",),
+    ),
 ]
 
 
 RIGHT_ANSWERS = [
+    # Exercise 1: the values from a float32 NumPy array, from a tensor, or a list with an explicit dtype.
+    RightAnswer(student="scale_from_float32_array", answers={"non_trainable_scale": (
+        'scale = tf.Variable(np.array([0.5, 2.0], dtype=np.float32), trainable=False, name="scale")')}),
+    RightAnswer(student="scale_from_constant", answers={"non_trainable_scale": (
+        'scale = tf.Variable(initial_value=tf.constant([0.5, 2.0]), trainable=False, name="scale")')}),
+    RightAnswer(student="scale_with_dtype", answers={"non_trainable_scale": (
+        'scale = tf.Variable([0.5, 2], dtype=tf.float32, name="scale", trainable=False)')}),
+    # Exercise 2: membership by identity, by name, or by id(); the suffix removed another way.
+    RightAnswer(student="watched_by_identity", answers={"watched_names": (
+        "def watched_names(fn, variables):\n"
+        "    with tf.GradientTape() as tape:\n"
+        "        fn()\n"
+        "    watched = tape.watched_variables()\n"
+        "    return [v.name.split(':')[0] for v in variables if any(v is u for u in watched)]")}),
+    RightAnswer(student="watched_by_name", answers={"watched_names": (
+        "def watched_names(fn, variables):\n"
+        "    with tf.GradientTape() as tape:\n"
+        "        fn()\n"
+        "    watched = set(u.name for u in tape.watched_variables())\n"
+        "    names = []\n"
+        "    for v in variables:\n"
+        "        if v.name in watched:\n"
+        "            names.append(v.name.removesuffix(':0'))\n"
+        "    return names")}),
+    RightAnswer(student="watched_by_id", answers={"watched_names": (
+        "def watched_names(fn, variables):\n"
+        "    tape = tf.GradientTape()\n"
+        "    with tape:\n"
+        "        fn()\n"
+        "    ids = [id(u) for u in tape.watched_variables()]\n"
+        "    return [v.name[:-2] for v in variables if id(v) in ids]")}),
     # Exercise 3 with `assign` of the new value instead of `assign_sub`: the same variable, updated in place.
     RightAnswer(student="sgd_step_with_assign",
                 answers={"sgd_step": "def sgd_step(w, grad, lr):\n    w.assign(w - lr * grad)\n    return w"}),
+    # Exercise 3 with `assign_add` of the negative step, with keras.ops, or with a Keras SGD optimizer.
+    RightAnswer(student="sgd_step_with_assign_add_ops", answers={"sgd_step": (
+        "def sgd_step(w, grad, lr):\n"
+        "    w.assign_add(keras.ops.multiply(-lr, grad))\n"
+        "    return w")}),
+    RightAnswer(student="sgd_step_with_optimizer", answers={"sgd_step": (
+        "def sgd_step(w, grad, lr):\n"
+        "    keras.optimizers.SGD(learning_rate=lr).apply_gradients([(grad, w)])\n"
+        "    return w")}),
 ]
 
 
