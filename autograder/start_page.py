@@ -16,8 +16,9 @@ from nbformat.v4 import new_markdown_cell, new_notebook
 
 FILENAME = "START_HERE.ipynb"
 
-# The date and machine of the run times below: each is the wall-clock time `course.py execute` (nbclient, a fresh
-# kernel) took to run the solved lesson top to bottom, TensorFlow's import included, rounded up to 5 s.
+# The date and machine of the run times below: each is the wall-clock time nbclient (what `course.py execute` runs:
+# a fresh kernel) took to run the solved lesson top to bottom, TensorFlow's import included; the shorter of two
+# runs on a machine shared with other work, rounded up to 5 s. Lessons 1-8 as of commit 16ba58a.
 MEASURED_ON = "2026-11-30, on a Linux machine with 2 CPU cores shared with other work"
 
 # assignment -> (what it teaches, in one line; run time in seconds, as measured above)
@@ -32,21 +33,21 @@ LESSONS: dict[str, tuple[str, int]] = {
         "in a custom loop", 15),
     "lesson04_example3_intermediate": (
         "the document's Example 3 as written (`No gradients provided`), why \"close to [0.]\" is wrong, the loss "
-        "inside the tape", 20),
+        "inside the tape", 15),
     "lesson05_graph_view": (
         "the graph view: which variables have a path to the loss, `stop_gradient`, `unconnected_gradients`, "
-        "a `tf.function` graph", 15),
+        "a `tf.function` graph", 10),
     "lesson06_trainable_params_zero": (
         "why Keras 3 says \"Trainable params: 0\" for a raw `tf.Variable`; `add_weight`, `keras.Variable`, "
-        "`tf.Module`", 20),
+        "`tf.Module`", 15),
     "lesson07_freezing_layers": (
         "`layer.trainable = False`, freezing after the first `fit()` (ignored until `compile()` runs again), "
-        "nested models, BatchNormalization", 40),
+        "nested models, BatchNormalization", 25),
     "lesson08_hidden_state": (
-        "state that changes but is not a parameter: optimizer iterations and slots, metrics, seed state", 25),
+        "state that changes but is not a parameter: optimizer iterations and slots, metrics, seed state", 20),
     "lesson09_capstone_transfer": (
         "capstone: transfer learning done right (pretrain, freeze, new head, fine-tune the top block), three "
-        "classic mistakes the tracker catches and one it cannot", 40),
+        "classic mistakes the tracker catches and one it cannot", 35),
 }
 
 INTRO = """\
@@ -63,7 +64,7 @@ HOW_TO_WORK = """\
 
 - Run the cells from the top, in order (**Shift-Enter** runs a cell and moves to the next). The first cell
   imports TensorFlow, which takes a few seconds.
-- Each exercise has a cell that starts with `# YOUR CODE HERE` and `raise NotImplementedError()`: replace
+- Each exercise has a cell holding `# YOUR CODE HERE` and `raise NotImplementedError()`: replace
   `raise NotImplementedError()` with your code, keeping the `def` line above it when there is one. Leave the
   other cells as they are (the grader restores them, and refuses a notebook whose test cells were deleted,
   duplicated or added).
@@ -74,8 +75,8 @@ HOW_TO_WORK = """\
 VALIDATE = """\
 ## Check your work: the Validate button
 
-Press **Validate** in the notebook's toolbar. It saves nothing and changes nothing: it runs the whole notebook
-on a fresh kernel, as the grader will, and lists the exercises whose tests fail (or says that they all pass).
+Press **Validate** in the notebook's toolbar. It saves the notebook, runs it from top to bottom on a fresh
+kernel, as the grader will, and lists the exercises whose tests fail (or says that they all pass).
 Passing the visible tests is not the whole grade: **hidden tests** re-run your functions on other seeds, shapes
 and data, so write code that works for any input the exercise allows. Each lesson's "How this lesson is graded"
 cell lists its exercises and their points."""
@@ -83,7 +84,7 @@ cell lists its exercises and their points."""
 SUBMIT = """\
 ## Submit
 
-1. Run **Validate** once more, then save the notebook (**Ctrl-S**, or *File → Save Notebook*).
+1. Press **Validate** once more (it also saves the notebook; **Ctrl-S** saves it without validating).
 2. Hand in the notebook file itself, `<lesson>/<lesson>.ipynb` (for example
    `lesson01_variables/lesson01_variables.ipynb`), under its own name, the way your instructor asks (for
    example, uploaded to the course site). This JupyterLab has no exchange set up, so there is no *Submit*
