@@ -4,7 +4,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from . import hygiene, paths
+from . import hygiene, paths, start_page
 from .nbgrader_runner import run_nbgrader
 
 
@@ -12,7 +12,8 @@ def generate_student_versions(course_root: Path, assignments: list[str] | None =
     """Run `nbgrader generate_assignment` in `course_root` (with its nbgrader_config.py) and clean the result.
 
     `course_root` holds nbgrader_config.py and solutions/; the student versions are
-    written to course_root/notebooks/. No gradebook is touched (--no-db).
+    written to course_root/notebooks/. No gradebook is touched (--no-db). The start page
+    (`autograder.start_page`), which lists every assignment of solutions/, is written there too.
     Returns the notebooks written.
     """
     written = []
@@ -21,6 +22,7 @@ def generate_student_versions(course_root: Path, assignments: list[str] | None =
         for notebook in paths.notebooks_of(course_root / "notebooks", assignment):
             hygiene.clean_file(notebook, keep_outputs=False)
             written.append(notebook)
+    written.append(start_page.write(course_root / "notebooks", paths.assignments(course_root / "solutions")))
     return written
 
 

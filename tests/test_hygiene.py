@@ -5,11 +5,12 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from autograder import hygiene
+from autograder import hygiene, start_page
 from autograder.paths import NOTEBOOKS, ROOT, SOLUTIONS
 
 SOLUTION_FILES = sorted(SOLUTIONS.glob("*/*.ipynb"))
 STUDENT_FILES = sorted(NOTEBOOKS.glob("*/*.ipynb"))
+MAX_CODE_CELL_LINES = 25
 
 
 def test_there_are_notebooks_to_check():
@@ -27,6 +28,23 @@ def test_solution_notebook_is_clean_and_executed(path):
 def test_student_notebook_is_clean_and_empty(path):
     """Student versions: normalised metadata, no outputs, no solution or hidden-test text."""
     assert hygiene.problems(path, kind="student") == []
+
+
+@pytest.mark.parametrize("path", SOLUTION_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_solution_code_cells_are_short(path):
+    """No code cell of a solution is longer than 25 lines of source (solution and hidden tests included):
+    longer code belongs in the `autograder` package as a documented helper with its own test."""
+    nb = nbformat.read(str(path), as_version=4)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    too_long = [f"code cell {n} ({len(cell.source.splitlines())} lines): {cell.source.splitlines()[0][:60]!r}"
+                for n, cell in enumerate(code) if len(cell.source.splitlines()) > MAX_CODE_CELL_LINES]
+    assert not too_long, (f"{len(too_long)} code cell(s) over {MAX_CODE_CELL_LINES} lines (counted from 0, as nbval "
+                          "names them):\n" + "\n".join(too_long))
+
+
+def test_start_page_is_clean():
+    """The generated start page (notebooks/START_HERE.ipynb) follows the student notebooks' rules."""
+    assert hygiene.problems(NOTEBOOKS / start_page.FILENAME, kind="student") == []
 
 
 def _messy_notebook():

@@ -1,8 +1,11 @@
-"""nbgrader wiring: notebooks/ is exactly what `nbgrader generate_assignment` makes from solutions/."""
+"""nbgrader wiring: notebooks/ is exactly what `nbgrader generate_assignment` makes from solutions/, plus the
+start page that `course.py release` writes beside the lessons."""
+import re
+
 import nbformat
 import pytest
 
-from autograder import hygiene, paths, release
+from autograder import hygiene, paths, release, start_page
 
 # Cell ids are the only metadata allowed to differ: nbformat may mint new ones.
 VOLATILE = ("id",)
@@ -47,3 +50,31 @@ def test_student_versions_hide_solutions_and_hidden_tests(regenerated):
         nb = nbformat.read(str(path), as_version=4)
         stubs = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"]
         assert stubs and all("raise NotImplementedError()" in c.source for c in stubs)
+
+
+def test_committed_start_page_equals_generated(regenerated):
+    """notebooks/START_HERE.ipynb, the page JupyterLab shows first, is exactly what `course.py release` writes."""
+    fresh = regenerated / start_page.FILENAME
+    committed = paths.NOTEBOOKS / start_page.FILENAME
+    assert fresh.exists(), "release did not write the start page"
+    assert committed.exists(), f"{committed.relative_to(paths.ROOT)} is missing: run `python3 course.py release`"
+    assert _comparable(fresh) == _comparable(committed), (
+        f"{committed.relative_to(paths.ROOT)} differs from what `python3 course.py release` generates: "
+        "run it and commit the result (edit autograder/start_page.py, never the page itself)")
+
+
+def test_start_page_lists_every_lesson_in_order():
+    """The start page links every lesson of solutions/, in order, each with a one-line summary and a run time,
+    and says how to validate and how to submit."""
+    nb = nbformat.read(str(paths.NOTEBOOKS / start_page.FILENAME), as_version=4)
+    assert {c.cell_type for c in nb.cells} == {"markdown"}, "the start page has markdown cells only"
+    text = "\n".join(c.source for c in nb.cells)
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "](" in line]
+    assignments = paths.assignments()
+    assert len(rows) == len(assignments)
+    for number, (assignment, row) in enumerate(zip(assignments, rows), 1):
+        link = f"{assignment}/{assignment}.ipynb"
+        assert row.startswith(f"| {number} | [{assignment}]({link}) |"), row
+        assert (paths.NOTEBOOKS / link).exists(), link
+        assert re.search(r"\| about \d+ s \|$", row), f"no run time in {row!r}"
+    assert "**Validate**" in text and "## Submit" in text
