@@ -11,7 +11,6 @@ from pathlib import Path
 from dataclasses import dataclass, field
 
 from nbconvert.preprocessors import Preprocessor
-from nbformat.v4 import new_raw_cell
 from traitlets import Bool
 
 from .hidden import is_graded_test
@@ -90,8 +89,7 @@ def summary_html(nb, resources) -> str:
                     f'<td class="points">{exercise.points:g} / {exercise.max_points:g}</td><td>{verdict}</td></tr>')
     penalty = float(grading.get("late_penalty", 0) or 0)
     late = f'<p class="late-penalty">Late submission penalty: &minus;{penalty:g}</p>' if penalty else ""
-    return (f'<style type="text/css">{STYLES.read_text()}</style>'
-            f'<div class="course-summary" id="summary"><h2>Score: {score:g} / {max_score:g}</h2>{late}'
+    return (f'<div class="course-summary" id="summary"><h2>Score: {score:g} / {max_score:g}</h2>{late}'
             '<table><thead><tr><th>exercise</th><th>points</th><th>verdict</th></tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>'
             '<p class="hint">Each row links to its test cell. Hidden tests are not shown: the messages say what '
@@ -99,11 +97,12 @@ def summary_html(nb, resources) -> str:
 
 
 class FeedbackSummary(Preprocessor):
-    """Insert the summary, and the page's styles, as the first cell of the feedback page (after GetGrades)."""
+    """Put the summary in ``resources`` for the ``course_feedback`` template, and the page's styles with
+    nbconvert's inlined CSS (run after nbgrader's GetGrades and nbconvert's CSSHTMLHeaderPreprocessor)."""
 
     enabled = Bool(True).tag(config=True)
 
     def preprocess(self, nb, resources):
-        cell = new_raw_cell(summary_html(nb, resources), metadata={"format": "text/html"})
-        nb.cells.insert(0, cell)
+        resources["course_summary"] = summary_html(nb, resources)
+        resources.setdefault("inlining", {}).setdefault("css", []).append(STYLES.read_text())
         return nb, resources

@@ -65,7 +65,7 @@ def student_traceback(traceback: list[str], sources: dict[str, str]) -> list[str
     for raw in traceback:
         chunk = strip_ansi(raw).strip("\n")
         first = chunk.strip().splitlines()[0] if chunk.strip() else ""
-        if not first or _SKIPPING.match(first):
+        if not first or _SKIPPING.match(first) or set(first) <= {"-"} and "Traceback" not in chunk:
             continue
         if first.startswith("---") and "Traceback" in chunk:
             kept.append(chunk.splitlines()[-1].strip())
