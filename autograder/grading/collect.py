@@ -76,10 +76,10 @@ def collect_cells(notebook: str, data: bytes | str, grades: dict) -> list[CellRe
     """
     import nbformat
 
-    from .feedback.tracebacks import test_sources
+    from .feedback.tracebacks import graded_test_sources
 
     nb = nbformat.reads(data.decode("utf-8") if isinstance(data, bytes) else data, as_version=4)
-    sources = test_sources(nb)
+    sources = graded_test_sources(nb)
     cells = []
     for cell in nb.cells:
         md = cell.get("metadata", {}).get("nbgrader", {})

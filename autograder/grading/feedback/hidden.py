@@ -46,10 +46,13 @@ def hidden_lines(source: str) -> set[int]:
 
 
 def hidden_text(source: str) -> list[str]:
-    """The non-blank lines of a source's hidden blocks (what must never reach a student)."""
+    """The lines that only a source's hidden blocks hold (what must never reach a student): stripped, not
+    blank, not a marker, and not also a line of the visible tests."""
     lines = source.splitlines()
+    visible = {line.strip() for line in visible_source(source).splitlines()}
     return [lines[n - 1].strip() for n in sorted(hidden_lines(source))
-            if lines[n - 1].strip() and not lines[n - 1].strip().startswith(("###",))]
+            if lines[n - 1].strip() and not lines[n - 1].strip().startswith("###")
+            and lines[n - 1].strip() not in visible]
 
 
 def _indent(block: str) -> str:

@@ -84,7 +84,7 @@ def student_traceback(traceback: list[str], sources: dict[str, str]) -> list[str
     return kept
 
 
-def test_sources(nb) -> dict[str, str]:
+def graded_test_sources(nb) -> dict[str, str]:
     return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in nb.cells if is_graded_test(cell)}
 
 
@@ -97,7 +97,7 @@ class StudentTracebacks(Preprocessor):
     def preprocess(self, nb, resources):
         if self.release_tests:
             return nb, resources
-        sources = test_sources(nb)
+        sources = graded_test_sources(nb)
         for cell in nb.cells:
             for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
                 if output.get("output_type") == "error":
