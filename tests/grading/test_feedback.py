@@ -93,21 +93,10 @@ def test_failure_message_of_stderr_and_of_a_cell_without_output():
 
 @pytest.fixture(scope="module")
 def page():
-    """The fixture exported as GenerateFeedback exports it (nbgrader's GetGrades left out: scores are stored)."""
-    import os
+    """The fixture's feedback page, rendered as GenerateFeedback renders it."""
+    from feedback_pages import render
 
-    import nbgrader
-    from nbconvert import HTMLExporter
-
-    config = feedback_config(Config())
-    config.HTMLExporter.extra_template_paths = [os.path.join(   # what GenerateFeedback adds (bootstrap's CSS)
-        os.path.dirname(nbgrader.__file__), "server_extensions/formgrader/static/node_modules/bootstrap/dist/css")]
-    exporter = HTMLExporter(config=config)
-    for preprocessor in config.GenerateFeedback.preprocessors[1:]:
-        exporter.register_preprocessor(preprocessor, enabled=True)
-    resources = {"nbgrader": {"notebook": "lesson03", "score": 3.0, "max_score": 6.0, "late_penalty": 0.0}}
-    body, _ = exporter.from_notebook_node(_notebook(), resources=resources)
-    return body
+    return render(_notebook())
 
 
 def test_the_page_shows_no_line_of_any_hidden_test(page):
@@ -128,5 +117,10 @@ def test_the_page_starts_with_the_summary_and_carries_its_styles(page):
 
 
 def test_release_tests_shows_them_whole():
-    config = feedback_config(Config(), release_tests=True)
-    assert config.HideHiddenTests.release_tests and config.StudentTracebacks.release_tests
+    """The instructor's option (--release-tests): the hidden blocks and the whole tracebacks are shown."""
+    import html
+
+    from feedback_pages import render
+
+    page = html.unescape(render(_notebook(), release_tests=True))
+    assert "### BEGIN HIDDEN TESTS" in page and "autograder/tracker/report.py" in page
