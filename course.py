@@ -30,6 +30,9 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
 STAMP = VENV / ".course-installed"
 INSTALL_INPUTS = ("pyproject.toml", "requirements/constraints.txt")
+# Validate's settings for students, where nbgrader finds them from any folder (pyproject.toml installs the same
+# file for a regular install; an editable install skips data files, so ensure_env copies it).
+STUDENT_CONFIG = ROOT / "jupyter-config" / "nbgrader_config.py"
 
 # The suites `test` runs. Each is one pytest invocation; all must pass. The two nbval runs each
 # drive a single kernel (one core), so they run side by side first; the main suite runs last and
@@ -64,12 +67,21 @@ def _install_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def install_student_config() -> None:
+    """Put Validate's settings in the environment's etc/jupyter/ (read by nbgrader from any folder)."""
+    target = VENV / "etc" / "jupyter" / STUDENT_CONFIG.name
+    if not target.exists() or target.read_bytes() != STUDENT_CONFIG.read_bytes():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(STUDENT_CONFIG.read_bytes())
+
+
 def ensure_env() -> None:
     """Create .venv and install the pinned course environment, unless already current."""
     if sys.version_info[:2] != (3, 11):
         sys.exit(f"[course] Python 3.11 is required (TensorFlow 2.21 wheels); this is {sys.version.split()[0]}.")
     fingerprint = _install_fingerprint()
     if PYTHON.exists() and STAMP.exists() and STAMP.read_text() == fingerprint:
+        install_student_config()
         return
     if not PYTHON.exists():
         _say(f"creating the virtual environment {VENV}")
@@ -78,6 +90,7 @@ def ensure_env() -> None:
     pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "install", "--quiet"]
     subprocess.run(pip + ["--upgrade", "pip"], check=True)
     subprocess.run(pip + ["-c", str(ROOT / "requirements/constraints.txt"), "-e", f"{ROOT}[test]"], check=True)
+    install_student_config()
     STAMP.write_text(fingerprint)
     _say("environment ready")
 

@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import importlib
+import logging
 import os
 import sys
+import warnings
+
+# The loggers TensorFlow and Keras write their Python-side warnings to (e.g. tf.function retracing).
+WARNING_LOGGERS = ("tensorflow", "absl", "keras")
 
 
 @contextlib.contextmanager
@@ -45,3 +51,48 @@ def set_seed(seed: int = 0) -> None:
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+
+
+def _show_note(kind: str, text: str) -> None:
+    from IPython.display import display
+
+    display({"text/plain": f"{kind}: {text}",
+             "text/html": f'<div class="course-warning"><b>{html.escape(kind)}</b>: {html.escape(text)}</div>'},
+            raw=True, metadata={"autograder": "warning"})
+
+
+class _NoteHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            _show_note(f"{record.name} {record.levelname.lower()}", record.getMessage())
+        except Exception:  # noqa: BLE001 - a log line must never break the student's cell
+            self.handleError(record)
+
+
+def show_warnings_as_output() -> None:
+    """Show Python warnings, and TensorFlow's and Keras's logged warnings, as an output under the cell
+    instead of on stderr.
+
+    nbgrader gives a graded test cell 0 points when it wrote anything to stderr, and TensorFlow and Keras
+    warn there (Keras's "Gradients do not exist for variables ...", tf.function's retracing notice): a
+    correct answer would lose its points for a warning. Shown as an output, the warning stays visible in
+    JupyterLab, under Validate and in the feedback, the same way in all three. Errors still fail the cell.
+    Outside IPython (no display), warnings keep Python's default behaviour.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    if get_ipython() is None:
+        return
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        _show_note(category.__name__, str(message))
+
+    warnings.showwarning = show
+    if "tensorflow" in sys.modules:  # its logger adds a stderr handler the first time it is asked for
+        sys.modules["tensorflow"].get_logger()
+    for name in WARNING_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [_NoteHandler(logging.WARNING)]
+        logger.propagate = False

@@ -1,8 +1,11 @@
-"""A student's session in a real browser: open a lesson in JupyterLab, Run All, see the plot, press Validate.
+"""A student's session in a real browser: open a lesson in JupyterLab, Run All, see the plot, press Validate;
+then read a feedback page (failing and passing) at 1300 px.
 
 Headless Chromium (Debian's `chromium` package) driven by Playwright's Python package (pinned in the
 test extra). The test installs Chromium with apt-get when it is missing and it runs as root; where
 the browser cannot run it is skipped with the reason. Screenshots go to build/test-artifacts/browser/.
+Each screenshot shows what its name says: it is taken once that part of the page is drawn, and checked
+not to be blank.
 """
 from __future__ import annotations
 
@@ -70,10 +73,16 @@ def solved_course(tmp_path_factory):
     return root
 
 
-def _shot(page, name):
+def _shot(page, name, element=None, prefix=ASSIGNMENT):
+    """Screenshot of the page (or of one element, scrolled into view and drawn), checked not to be blank."""
+    from PIL import Image
+
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{ASSIGNMENT}-{name}.png"
-    page.screenshot(path=str(path), full_page=False)
+    path = ARTIFACTS / f"{prefix}-{name}.png"
+    (element or page).screenshot(path=str(path), **({} if element else {"full_page": False}))
+    with Image.open(path) as image:
+        extrema = image.convert("L").getextrema()
+    assert extrema[1] - extrema[0] > 64, f"{path} is blank"
     return path
 
 
@@ -98,8 +107,9 @@ def test_student_runs_a_lesson_and_validates_it(browser, solved_course, tmp_path
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
         errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
         images = page.locator(".jp-OutputArea-output img")
-        images.first.scroll_into_view_if_needed()
-        _shot(page, "2-ran-all-plot")
+        # The plot's cell itself: JupyterLab draws only the cells in view, so a page screenshot taken right
+        # after scrolling could be empty.
+        _shot(page, "2-ran-all-plot", element=page.locator(".jp-CodeCell:has(.jp-OutputArea-output img)").first)
         assert errors.count() == 0, errors.first.inner_text()
         assert images.count() >= 1, "the lesson's plot was not rendered"
         assert images.first.evaluate("img => img.naturalWidth > 100 && img.naturalHeight > 100")
@@ -110,3 +120,37 @@ def test_student_runs_a_lesson_and_validates_it(browser, solved_course, tmp_path
                                timeout=300_000)
         shot = _shot(page, "3-validated")
         assert "Success! Your notebook passes all the tests." in dialog.inner_text(), (dialog.inner_text(), shot)
+
+
+# Elements whose text a student must read whole: none may be wider than its box.
+OVERFLOW = """() => [...document.querySelectorAll('pre, .course-summary td, .autograder-tracker, .output_subarea')]
+    .filter(el => el.scrollWidth > el.clientWidth + 1)
+    .map(el => el.className + ': ' + el.innerText.slice(0, 80))"""
+
+
+@pytest.mark.parametrize("case", ["failing", "passing"])
+def test_student_reads_a_feedback_page(browser, tmp_path, case):
+    """A feedback page at 1300 px: the summary first, every message whole (nothing wider than its box, no
+    horizontal scrolling), the tracker's table styled. Screenshots of the summary and of a failed test."""
+    import feedback_pages
+
+    nb = feedback_pages.failing_notebook() if case == "failing" else feedback_pages.passing_notebook()
+    html_path = tmp_path / f"feedback-{case}.html"
+    html_path.write_text(feedback_pages.render(nb))
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    page.goto(html_path.as_uri())
+    page.wait_for_selector(".course-summary")
+    _shot(page, "1-summary", element=page.locator(".course-summary"), prefix=f"feedback-{case}")
+    assert page.evaluate(OVERFLOW) == []
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 1300
+    rows = page.locator(".course-summary tbody tr")
+    assert rows.count() == 2
+    if case == "failing":
+        assert "not yet" in rows.nth(1).inner_text() and "stacked/hidden/kernel" in rows.nth(1).inner_text()
+        cell = page.locator(".cell:has(a[name='test_freeze_and_train_frozen'])")
+        _shot(page, "2-failed-test", element=cell, prefix=f"feedback-{case}")
+        # The tracker's table is styled: its cells are padded, so its columns do not run together.
+        padding = page.evaluate("() => getComputedStyle(document.querySelector('.autograder-tracker td')).paddingLeft")
+        assert float(padding.rstrip("px")) >= 8
+    else:
+        assert rows.nth(0).inner_text().count("passed") == 1 and "not yet" not in rows.nth(1).inner_text()

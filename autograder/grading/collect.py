@@ -26,6 +26,10 @@ class CellResult:
     error: str | None = None         # "ename: evalue" of each error, and any stderr
     traceback: str | None = None     # the error's traceback, ANSI colours removed
     tracker: list[dict] = field(default_factory=list)   # the published tracker JSON, in output order
+    # What the student's feedback shows of the failure: the message, and the traceback without hidden tests
+    # or the grader's frames (autograder.grading.feedback.tracebacks). ``error``/``traceback`` are the
+    # instructor's, whole.
+    student_traceback: str | None = None
 
 
 def strip_ansi(text: str) -> str:
@@ -57,6 +61,14 @@ def error_text(outputs) -> tuple[str | None, str | None]:
     return ("\n".join(errors) or None), ("\n\n".join(tracebacks) or None)
 
 
+def student_traceback_text(outputs, sources: dict[str, str]) -> str | None:
+    from .feedback.tracebacks import student_traceback
+
+    texts = ["\n".join(student_traceback(list(o.get("traceback", [])), sources))
+             for o in outputs if o.get("output_type") == "error"]
+    return "\n\n".join(texts) or None
+
+
 def collect_cells(notebook: str, data: bytes | str, grades: dict) -> list[CellResult]:
     """One CellResult per graded cell of the autograded notebook ``notebook`` (its JSON in ``data``).
 
@@ -64,7 +76,10 @@ def collect_cells(notebook: str, data: bytes | str, grades: dict) -> list[CellRe
     """
     import nbformat
 
+    from .feedback.tracebacks import graded_test_sources
+
     nb = nbformat.reads(data.decode("utf-8") if isinstance(data, bytes) else data, as_version=4)
+    sources = graded_test_sources(nb)
     cells = []
     for cell in nb.cells:
         md = cell.get("metadata", {}).get("nbgrader", {})
@@ -78,5 +93,6 @@ def collect_cells(notebook: str, data: bytes | str, grades: dict) -> list[CellRe
             notebook=notebook, grade_id=md.get("grade_id"), kind=kind,
             max_points=float(grade.max_score if grade else md.get("points", 0)),
             auto_points=None if grade is None or grade.auto_score is None else float(grade.auto_score),
-            error=error, traceback=tb, tracker=tracker_bundles(outputs)))
+            error=error, traceback=tb, tracker=tracker_bundles(outputs),
+            student_traceback=student_traceback_text(outputs, sources)))
     return cells

@@ -60,6 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-feedback", action="store_true",
                         help="skip the feedback HTML (grades, reports and grades.csv only; about 3 s of CPU less "
                              "per TensorFlow notebook); `--force` without it regrades with feedback")
+    parser.add_argument("--release-tests", action="store_true",
+                        help="show the hidden tests in the feedback (default: hidden; students see each test's "
+                             "docstring, points, verdict and messages). For example after the deadline, with --force")
     limits = parser.add_argument_group("limits for each submission (see README, 'Grading safely')")
     limits.add_argument("--cell-timeout", type=int, default=None,
                         help="seconds one cell may run (default: the course's ExecutePreprocessor.timeout)")
@@ -124,7 +127,8 @@ def _todo(course: Course, source_files: dict[str, bytes], force: bool,
 
 def grade_assignments(assignments: list[str], course_dir: Path, *, workers: int | None = None,
                       scheduler: str | None = None, force: bool = False, progress: bool = True,
-                      feedback: bool = True, limits: dict | None = None) -> list[GradingSummary]:
+                      feedback: bool = True, limits: dict | None = None,
+                      release_tests: bool = False) -> list[GradingSummary]:
     """Grade every submission of each of ``assignments`` in ``course_dir`` with one pool of workers (their
     warm templates serve every assignment that imports the same modules); one summary per assignment.
     Raise GradingError if the harness can't run."""
@@ -156,7 +160,7 @@ def grade_assignments(assignments: list[str], course_dir: Path, *, workers: int 
             shared[assignment] = dict(
                 assignment=assignment, course_id=course.course_id, config_py=course.config_file.read_bytes(),
                 source_files=source_files, template_gradebook=course.template_db.read_bytes(),
-                feedback=feedback, hide=hidden_paths(course), limits=dict(limits or {}))
+                feedback=feedback, release_tests=release_tests, hide=hidden_paths(course), limits=dict(limits or {}))
 
         def jobs():
             for key in todo:
@@ -219,7 +223,8 @@ def run(args: argparse.Namespace) -> int:
                   "memory_mb": args.memory_mb, "sandbox_mode": "" if args.sandbox == "auto" else args.sandbox, "kernels": args.kernels}
         summaries = grade_assignments(args.assignments, args.course_dir, workers=args.workers,
                                       scheduler=args.scheduler, force=args.force, progress=not args.no_progress,
-                                      limits=limits, feedback=not args.no_feedback)
+                                      limits=limits, feedback=not args.no_feedback,
+                                      release_tests=args.release_tests)
     except GradingError as err:
         print(f"grade: cannot grade: {err}", file=sys.stderr)
         return 2

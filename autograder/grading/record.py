@@ -173,6 +173,9 @@ class Recorder:
                     "passed": passed,
                     "error": cell.error if cell else None, "traceback": cell.traceback if cell else None,
                     "tracker": cell.tracker if cell else [],
+                    # What the student's feedback shows (no hidden test, no grader frame): see README, "Feedback".
+                    "student": {"message": cell.error if cell else None,
+                                "traceback": cell.student_traceback if cell else None},
                 })
             notebooks.append({"notebook": nb.name, "submitted": submitted.get(nb.name, True),
                               "score": nb.score, "max_score": nb.max_score,

@@ -39,6 +39,7 @@ class SubmissionJob:
     template_gradebook: bytes        # SQLite file with only the assignment's definitions
     submitted_files: dict[str, bytes]  # submitted/<student>/<assignment>/ (notebooks, timestamp.txt, data)
     feedback: bool = True
+    release_tests: bool = False      # feedback shows hidden tests (instructor's choice, e.g. after the deadline)
     hide: list[str] = field(default_factory=list)     # paths the student's kernel must not see
     limits: dict = field(default_factory=dict)        # GuardedExecute settings (timeouts, memory, ...)
 
@@ -324,14 +325,12 @@ def _grade(job: SubmissionJob) -> SubmissionResult:
 
         if job.feedback:
             try:
+                from .feedback import feedback_config
                 from .figures import TrackerFigures
 
-                feedback_config = config.copy()
-                feedback_config.GenerateFeedback.preprocessors = [
-                    "nbgrader.preprocessors.GetGrades",
-                    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-                    TrackerFigures]
-                feedback = GenerateFeedback(coursedir=coursedir, config=feedback_config, log=logger)
+                feedback = GenerateFeedback(coursedir=coursedir, log=logger,
+                                            config=feedback_config(config, TrackerFigures,
+                                                                   release_tests=job.release_tests))
                 feedback.force = True
                 feedback.start()
                 result.feedback_files = _read(scratch / "feedback" / job.student / job.assignment)

@@ -1,0 +1,126 @@
+"""What a student gets back, piece by piece and without a kernel: hidden tests stay hidden, tracebacks show
+the student's code and the failing line, the page starts with a summary (autograder.grading.feedback).
+
+The fixture is a real autograded copy of lesson 3 (two exercises, four test cells), cut down to its graded
+cells; one test cell carries a failure raised inside its hidden block, as IPython formats it.
+"""
+from pathlib import Path
+
+import nbformat
+import pytest
+from traitlets.config import Config
+
+from autograder.grading.feedback import feedback_config, hidden_text, student_traceback, visible_source
+from autograder.grading.feedback.hidden import PLACEHOLDER, hidden_lines
+from autograder.grading.feedback.summary import exercises, failure_message
+from autograder.grading.feedback.tracebacks import graded_test_sources
+
+FIXTURE = Path(__file__).parent / "fixtures" / "feedback" / "lesson03_two_failures.ipynb"
+
+SOURCE = '''"""Checks f."""
+assert f(1) == 2, "f(1) should be 2"
+### BEGIN HIDDEN TESTS
+secret = 41
+assert f(secret) == 42, "f(x) should be x + 1"
+### END HIDDEN TESTS
+assert f(0) == 1
+    ### BEGIN HIDDEN TESTS
+    assert f(-1) == 0
+    ### END HIDDEN TESTS'''
+
+
+def _notebook():
+    return nbformat.read(str(FIXTURE), as_version=4)
+
+
+def _errors(nb, grade_id):
+    (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    return [o for o in cell.outputs if o.output_type == "error"]
+
+
+def test_visible_source_replaces_each_hidden_block_by_one_line():
+    shown = visible_source(SOURCE)
+    assert "secret" not in shown and "f(-1)" not in shown and "HIDDEN" not in shown
+    assert shown.splitlines() == ['"""Checks f."""', 'assert f(1) == 2, "f(1) should be 2"', PLACEHOLDER,
+                                  "assert f(0) == 1", "    " + PLACEHOLDER]
+    assert hidden_lines(SOURCE) == {3, 4, 5, 6, 8, 9, 10}
+    assert hidden_text(SOURCE) == ["secret = 41", 'assert f(secret) == 42, "f(x) should be x + 1"',
+                                   "assert f(-1) == 0"]
+
+
+def test_a_hidden_block_left_open_is_hidden_to_the_end():
+    shown = visible_source("x = 1\n### BEGIN HIDDEN TESTS\nassert secret()\n")
+    assert shown == "x = 1\n" + PLACEHOLDER
+
+
+def test_traceback_keeps_the_visible_failing_line_and_folds_the_graders_frames():
+    nb = _notebook()
+    (error,) = _errors(nb, "test_freeze_and_train_frozen")
+    shown = "\n".join(student_traceback(error.traceback, graded_test_sources(nb)))
+    assert "In test cell `test_freeze_and_train_frozen`, line 6:" in shown
+    assert '----> 6 t.report.expect(updated="*/head/*"' in shown
+    assert "[... 1 frame inside the course's checks ...]" in shown
+    assert "autograder/tracker/report.py" not in shown and "\x1b[" not in shown
+    assert "BEGIN HIDDEN TESTS" not in shown and "seed=5" not in shown   # line 8 of the context, and beyond
+    assert shown.rstrip().endswith("or assigned directly.")              # the message itself, whole
+
+
+def test_a_failure_inside_a_hidden_block_shows_its_message_not_its_line():
+    nb = _notebook()
+    (error,) = _errors(nb, "test_train_bias_only_losses")
+    shown = "\n".join(student_traceback(error.traceback, graded_test_sources(nb)))
+    assert "line 17: a line of the hidden tests (not shown)" in shown
+    assert "first_loss" not in shown.split("AssertionError:")[0]
+    assert shown.endswith("AssertionError: the first loss should be the untrained model's loss 0.9386, not 0.8121")
+
+
+def test_summary_has_one_row_per_exercise_with_points_and_the_first_failure():
+    rows = exercises(_notebook())
+    assert [(r.title, r.answer_id, r.points, r.max_points) for r in rows] == [
+        ("Exercise 1: train only the bias", "train_bias_only", 2.0, 3.0),
+        ("Exercise 2: freeze a layer, then train the rest", "freeze_and_train", 1.0, 3.0)]
+    assert rows[0].first_failure == ("test_train_bias_only_losses", "AssertionError: the first loss should be "
+                                     "the untrained model's loss 0.9386, not 0.8121")
+    # The tracker's list of failures: the line that names the variable, not "2 variable checks failed:".
+    assert rows[1].first_failure[1].startswith("TrackerAssertionError: `stacked/hidden/kernel`: expected frozen")
+
+
+def test_failure_message_of_stderr_and_of_a_cell_without_output():
+    stderr = nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output("stream", name="stderr", text="oops\nmore")])
+    assert failure_message(stderr) == "wrote to stderr: oops"
+    assert failure_message(nbformat.v4.new_code_cell()) is None
+
+
+@pytest.fixture(scope="module")
+def page():
+    """The fixture's feedback page, rendered as GenerateFeedback renders it."""
+    from feedback_pages import render
+
+    return render(_notebook())
+
+
+def test_the_page_shows_no_line_of_any_hidden_test(page):
+    nb = _notebook()
+    secret = [line for source in graded_test_sources(nb).values() for line in hidden_text(source)]
+    assert len(secret) >= 10
+    import html
+    text = html.unescape(page)
+    assert [line for line in secret if line in text] == []
+    assert "BEGIN HIDDEN TESTS" not in text and text.count(PLACEHOLDER) == 4
+
+
+def test_the_page_starts_with_the_summary_and_carries_its_styles(page):
+    assert page.index('class="course-summary"') < page.index('class="panel panel-primary nbgrader_cell"')
+    assert "Score: 3 / 6" in page and "✗ not yet" in page
+    assert 'href="#test_train_bias_only_losses"' in page and 'href="#test_freeze_and_train_frozen"' in page
+    assert "white-space: pre-wrap" in page and "div.autograder-tracker td" in page
+
+
+def test_release_tests_shows_them_whole():
+    """The instructor's option (--release-tests): the hidden blocks and the whole tracebacks are shown."""
+    import html
+
+    from feedback_pages import render
+
+    page = html.unescape(render(_notebook(), release_tests=True))
+    assert "### BEGIN HIDDEN TESTS" in page and "autograder/tracker/report.py" in page
