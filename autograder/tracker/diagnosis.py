@@ -29,7 +29,10 @@ ONLY_NON_TRAINABLE_CHANGED = "only_non_trainable_changed"
 NOT_IN_UPDATE = "not_in_update"
 BATCHNORM_TRAINING_MODE = "batchnorm_training_mode"
 INFERENCE_MODE = "inference_mode"
-FROZEN_AFTER_COMPILE = "frozen_after_compile"
+FROZEN_AFTER_FIT = "frozen_after_fit"
+LAYER_NOT_FROZEN = "layer_not_frozen"
+METRIC_STATE = "metric_state"
+SEED_STATE = "seed_state"
 NON_TRAINABLE_GIVEN_TO_OPTIMIZER = "non_trainable_given_to_optimizer"
 TRAINABLE_CHANGED = "trainable_changed"
 OPTIMIZER_STEPPED = "optimizer_stepped"
@@ -105,6 +108,15 @@ def diagnose(change, expected: str, report, gradients: dict) -> Cause:
 
 
 def _why_frozen(change, report, gradients) -> Cause:
+    if change.is_metric_state:
+        return Cause(METRIC_STATE,
+                     "Update the metric in the step (`metric.update_state(y, predictions)`; `fit()` and "
+                     "`evaluate()` do it on every batch): it is a metric's running state, which changes only "
+                     "when the metric is updated or reset.")
+    if change.is_seed_state or "seed_generator" in change.name:
+        return Cause(INFERENCE_MODE,
+                     "Call the model with `training=True`: it is random-number state, which advances only when "
+                     "a layer draws random numbers (Dropout in training mode).")
     if change.is_optimizer_state:
         return Cause(OPTIMIZER_DID_NOT_STEP,
                      "it is optimizer state: it only changes when `optimizer.apply_gradients(...)` completes a "
@@ -125,10 +137,6 @@ def _why_frozen(change, report, gradients) -> Cause:
                      "BatchNormalization updates its moving mean/variance only in training mode: the model ran "
                      "in inference mode. Call it with `training=True` in a custom step (`fit()` does this), "
                      "and don't freeze the layer if its statistics should adapt.")
-    if "seed_generator" in change.name:
-        return Cause(INFERENCE_MODE,
-                     "it is random-number state: it advances only when a layer draws random numbers (Dropout "
-                     "in training mode). Call the model with `training=True`.")
     given = list(gradients.values())
     if not report.any_weight_changed and report.optimizer_stepped is not True \
             and (not given or all(g is None for g in given)):
@@ -182,6 +190,13 @@ def _why_nothing_changed(report, all_given_none: bool) -> Cause:
 def _why_updated(change, report) -> Cause:
     if change.is_optimizer_state:
         return Cause(OPTIMIZER_STEPPED, "it is optimizer state: it changes whenever the optimizer steps.")
+    if change.is_metric_state:
+        return Cause(METRIC_STATE, "it is a metric's running state: every `update_state` (`fit()` and `evaluate()` "
+                                   "call it on each batch) and every `reset_state()` changes it.")
+    if change.is_seed_state:
+        return Cause(SEED_STATE, "it is random-number state: it advances whenever a layer such as Dropout draws "
+                                 "random numbers (training mode). Call the model with `training=False` if it "
+                                 "must stay unchanged.")
     if not change.trainable and (change.layer_class or "").startswith("BatchNormalization") \
             and "moving_" in change.name:
         return Cause(BATCHNORM_TRAINING_MODE,
@@ -190,13 +205,16 @@ def _why_updated(change, report) -> Cause:
                      "in inference mode) and recompile; in a custom step, call it with `training=False` (inside "
                      "`fit()` on Keras 3.15, a `training=False` recorded in a functional model is overridden).")
     if not change.trainable and change.tf_trainable:
-        # A compiled model points at compile(); a model that never was compiled, at a custom loop;
-        # without that evidence, an optimizer that stepped points at compile() too.
+        # A compiled model points at a freeze after fit(); a model that never was compiled, at a custom
+        # loop; without that evidence, an optimizer that stepped points at fit() too.
         if change.compiled_model or (change.compiled_model is None and report.optimizer_stepped):
-            return Cause(FROZEN_AFTER_COMPILE,
-                         "its layer has trainable=False, yet the optimizer updated it: the layer was frozen "
-                         "after `compile()`, which Keras silently ignores. Call `model.compile()` again after "
-                         "freezing (in your own loop, pass `model.trainable_weights`, not `model.weights`).")
+            return Cause(FROZEN_AFTER_FIT,
+                         "Call `model.compile()` again after changing `trainable`: its layer has trainable=False, "
+                         "yet the optimizer updated it, because the layer was frozen after the model's first "
+                         "`fit()`. That `fit()` traced a training function holding the old list of trainable "
+                         "weights, and later `fit()` calls reuse it without a warning until `compile()` runs "
+                         "again (a freeze after `compile()` but before the first `fit()` works). In your own "
+                         "loop, pass `model.trainable_weights`, not `model.weights`.")
         return Cause(NON_TRAINABLE_GIVEN_TO_OPTIMIZER,
                      "its layer has trainable=False, yet it changed: it was passed to the optimizer via "
                      "`model.weights` instead of `model.trainable_weights`, or assigned directly.")
@@ -205,7 +223,35 @@ def _why_updated(change, report) -> Cause:
                      "it has trainable=False, yet it changed: it was handed to the optimizer explicitly "
                      "(`model.weights` instead of `model.trainable_weights`, or `tape.watch()` plus "
                      "`apply_gradients`), or assigned directly.")
+    if change.layer_name is not None and change.layer_trainable:
+        return _layer_never_frozen(change)
     return Cause(TRAINABLE_CHANGED,
                  "it is trainable and was in the variables given to the optimizer (or assigned directly). "
                  "Freeze it with `trainable=False` before `compile()`, or leave it out of the list you pass "
                  "to `apply_gradients`.")
+
+
+def _layer_never_frozen(change) -> Cause:
+    """A variable that should be frozen belongs to a layer whose own `trainable` flag is still True."""
+    layer = change.layer_name
+    parents = list(change.layer_parents)
+    frozen_parents = [name for name, trainable in parents if not trainable]
+    where = ""
+    if parents:
+        chain = " inside ".join(f"`{name}`" for name, _ in reversed(parents))
+        where = (f" `{layer}` sits nested inside {chain}: `model.layers` and `model.get_layer()` only see the "
+                 f"top level, so a loop over them never reaches it. Walk the nested layers "
+                 f"(`model._flatten_layers()`, or a recursive walk over each layer's `.layers`).")
+        if frozen_parents:
+            where += (f" (`{frozen_parents[-1]}` has trainable=False, but `{layer}` was set back to True "
+                      f"afterwards: the layer's own flag decides.)")
+    never = f"the `trainable` flag was never set on the layer `{layer}` (it is still True), so it stays in " \
+            f"`trainable_weights`."
+    if change.compiled_model:
+        return Cause(LAYER_NOT_FROZEN,
+                     f"Set `trainable = False` on the layer `{layer}` itself (or on a model that contains it), "
+                     f"then `compile()`: {never}{where}")
+    return Cause(LAYER_NOT_FROZEN,
+                 f"Leave it out of the variables you pass to `tape.gradient`/`apply_gradients`. Freeze it with "
+                 f"`trainable=False` on the layer `{layer}` if it should also leave `model.trainable_weights`: "
+                 f"{never}{where}")
