@@ -216,8 +216,10 @@ def _why_updated(change, report) -> Cause:
                          "again (a freeze after `compile()` but before the first `fit()` works). In your own "
                          "loop, pass `model.trainable_weights`, not `model.weights`.")
         return Cause(NON_TRAINABLE_GIVEN_TO_OPTIMIZER,
-                     "its layer has trainable=False, yet it changed: it was passed to the optimizer via "
-                     "`model.weights` instead of `model.trainable_weights`, or assigned directly.")
+                     "Pass `model.trainable_weights` to `tape.gradient` and the optimizer: its layer has "
+                     "trainable=False, yet it changed, so it was passed to the optimizer via `model.weights` "
+                     "instead of `model.trainable_weights` (or via `tape.watched_variables()`: a tape watches the "
+                     "`tf.Variable` underneath, which keeps trainable=True), or assigned directly.")
     if not change.trainable:
         return Cause(NON_TRAINABLE_GIVEN_TO_OPTIMIZER,
                      "it has trainable=False, yet it changed: it was handed to the optimizer explicitly "

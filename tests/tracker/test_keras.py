@@ -259,6 +259,23 @@ def test_custom_loop_given_model_weights_updates_a_frozen_layer(xy):
     # The model was never compiled, so the cause is the custom loop, not compile().
     assert {f["cause"] for f in err.value.failures} == {"non_trainable_given_to_optimizer"}
     assert "`model.weights` instead of `model.trainable_weights`" in str(err.value)
+    assert "Likely cause: Pass `model.trainable_weights` to `tape.gradient` and the optimizer" in str(err.value)
+
+
+def test_custom_loop_over_the_tapes_watched_variables_updates_a_frozen_layer(xy):
+    """The tape watches the tf.Variable under a frozen layer's weight (still trainable=True): the message says so."""
+    model = two_layer_model()
+    model.get_layer("hidden").trainable = False
+    optimizer = keras.optimizers.SGD(0.1)
+    with track(model, optimizer) as t:
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(model(tf.constant(xy[0])) - xy[1]))
+        variables = tape.watched_variables()
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    with pytest.raises(TrackerAssertionError) as err:
+        t.report.expect(frozen="hidden/*", updated="head/*")
+    assert {f["cause"] for f in err.value.failures} == {"non_trainable_given_to_optimizer"}
+    assert "`tape.watched_variables()`" in str(err.value)
 
 
 def test_batchnorm_statistics_expected_to_move_in_inference_mode(xy):
