@@ -236,24 +236,27 @@ def _why_updated(change, report) -> Cause:
 def _layer_never_frozen(change) -> Cause:
     """A variable that should be frozen belongs to a layer whose own `trainable` flag is still True."""
     layer = change.layer_name
-    parents = list(change.layer_parents)
-    frozen_parents = [name for name, trainable in parents if not trainable]
+    parents = [name for name, _ in change.layer_parents]
+    frozen_parents = [name for name, trainable in change.layer_parents if not trainable]
+    outer = f"`{parents[0]}`" if parents else ""
+    never = f"the `trainable` flag was never set on `{layer}`"
+    if parents and not frozen_parents:
+        never += f" nor on {outer} around it (all still True)"
+    elif frozen_parents:
+        never += (f" (`{frozen_parents[-1]}` around it has trainable=False, but `{layer}` was set back to True "
+                  f"afterwards: the layer's own flag decides)")
+    never += ", so it stays in `trainable_weights`."
     where = ""
     if parents:
-        chain = " inside ".join(f"`{name}`" for name, _ in reversed(parents))
-        where = (f" `{layer}` sits nested inside {chain}: `model.layers` and `model.get_layer()` only see the "
-                 f"top level, so a loop over them never reaches it. Walk the nested layers "
-                 f"(`model._flatten_layers()`, or a recursive walk over each layer's `.layers`).")
-        if frozen_parents:
-            where += (f" (`{frozen_parents[-1]}` has trainable=False, but `{layer}` was set back to True "
-                      f"afterwards: the layer's own flag decides.)")
-    never = f"the `trainable` flag was never set on the layer `{layer}` (it is still True), so it stays in " \
-            f"`trainable_weights`."
+        chain = " inside ".join(f"`{name}`" for name in reversed(parents))
+        where = (f" `{layer}` sits nested inside {chain}: `model.layers` and `model.get_layer()` see only the top "
+                 f"level, so a loop over them never reaches it; walk the nested layers (`model._flatten_layers()`, "
+                 f"or a recursive walk over each layer's `.layers`).")
+    where_to_set = f"the layer `{layer}` itself" + (
+        f" (or on {outer}, which contains it, if everything in {outer} should be frozen)" if parents else "")
     if change.compiled_model:
-        return Cause(LAYER_NOT_FROZEN,
-                     f"Set `trainable = False` on the layer `{layer}` itself (or on a model that contains it), "
-                     f"then `compile()`: {never}{where}")
+        return Cause(LAYER_NOT_FROZEN, f"Set `trainable = False` on {where_to_set}, then `compile()`: {never}{where}")
     return Cause(LAYER_NOT_FROZEN,
                  f"Leave it out of the variables you pass to `tape.gradient`/`apply_gradients`. Freeze it with "
-                 f"`trainable=False` on the layer `{layer}` if it should also leave `model.trainable_weights`: "
+                 f"`trainable=False` on {where_to_set} if it should also leave `model.trainable_weights`: "
                  f"{never}{where}")

@@ -45,7 +45,7 @@ WRONG_ANSWERS = [
         fails=frozenset({"test_freeze_flags", "test_freeze_fit", "test_freeze_batchnorm"}),
         feedback=("Set `trainable = False` on `hidden1` too: it sits inside a nested model",
                   "Likely cause: Set `trainable = False` on the layer `hidden1` itself",
-                  "the `trainable` flag was never set on the layer `hidden1`",
+                  "the `trainable` flag was never set on `hidden1` nor on `base` around it",
                   "`hidden1` sits nested inside `base`", "`model._flatten_layers()`"),
     ),
     # Exercise 2: reading the answer from the flags instead of measuring it.

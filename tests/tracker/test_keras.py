@@ -84,7 +84,8 @@ def test_a_layer_never_frozen_inside_a_nested_model_is_named_with_where_it_sits(
     assert {f["cause"] for f in err.value.failures} == {"layer_not_frozen"}
     message = str(err.value)
     assert "Likely cause: Set `trainable = False` on the layer `hidden1` itself" in message
-    assert "the `trainable` flag was never set on the layer `hidden1`" in message
+    assert "(or on `base`, which contains it, if everything in `base` should be frozen), then `compile()`" in message
+    assert "the `trainable` flag was never set on `hidden1` nor on `base` around it" in message
     assert "`hidden1` sits nested inside `base`" in message and "`model._flatten_layers()`" in message
     assert "before `compile()`" not in message and "not on their variables" not in message
     change = t.report["base/hidden1/kernel"]
