@@ -209,11 +209,11 @@ def _why_updated(change, report) -> Cause:
         # loop; without that evidence, an optimizer that stepped points at fit() too.
         if change.compiled_model or (change.compiled_model is None and report.optimizer_stepped):
             return Cause(FROZEN_AFTER_FIT,
-                         "Call `model.compile()` again after changing `trainable`: its layer has trainable=False, "
-                         "yet the optimizer updated it, because the layer was frozen after the model's first "
-                         "`fit()`. That `fit()` traced a training function holding the old list of trainable "
-                         "weights, and later `fit()` calls reuse it without a warning until `compile()` runs "
-                         "again (a freeze after `compile()` but before the first `fit()` works). In your own "
+                         "Call `model.compile()` again after freezing (or any change of `trainable`): its layer "
+                         "has trainable=False, yet the optimizer updated it, because the layer was frozen after the "
+                         "model's first `fit()`. That `fit()` traced a training function holding the old list of "
+                         "trainable weights, and later `fit()` calls reuse it without a warning until `compile()` "
+                         "runs again (a freeze after `compile()` but before the first `fit()` works). In your own "
                          "loop, pass `model.trainable_weights`, not `model.weights`.")
         return Cause(NON_TRAINABLE_GIVEN_TO_OPTIMIZER,
                      "Pass `model.trainable_weights` to `tape.gradient` and the optimizer: its layer has "
@@ -255,7 +255,8 @@ def _layer_never_frozen(change) -> Cause:
     where_to_set = f"the layer `{layer}` itself" + (
         f" (or on {outer}, which contains it, if everything in {outer} should be frozen)" if parents else "")
     if change.compiled_model:
-        return Cause(LAYER_NOT_FROZEN, f"Set `trainable = False` on {where_to_set}, then `compile()`: {never}{where}")
+        return Cause(LAYER_NOT_FROZEN,
+                     f"Freeze it with `trainable=False` on {where_to_set}, then `compile()`: {never}{where}")
     return Cause(LAYER_NOT_FROZEN,
                  f"Leave it out of the variables you pass to `tape.gradient`/`apply_gradients`. Freeze it with "
                  f"`trainable=False` on {where_to_set} if it should also leave `model.trainable_weights`: "

@@ -15,7 +15,7 @@ WRONG_ANSWERS = [
             "            layer.trainable = False\n")},
         fails=frozenset({"test_freeze_fit", "test_freeze_batchnorm"}),
         feedback=("`base/hidden1/kernel`: expected frozen, but it was updated",
-                  "Likely cause: Call `model.compile()` again after changing `trainable`",
+                  "Likely cause: Call `model.compile()` again after freezing",
                   "the layer was frozen after the model's first `fit()`"),
     ),
     # Exercise 1: freezing the variables instead of the layers: BatchNormalization stays in training mode.
@@ -44,7 +44,7 @@ WRONG_ANSWERS = [
             "    model.compile(optimizer=optimizer, loss=\"mse\")\n")},
         fails=frozenset({"test_freeze_flags", "test_freeze_fit", "test_freeze_batchnorm"}),
         feedback=("Set `trainable = False` on `hidden1` too: it sits inside a nested model",
-                  "Likely cause: Set `trainable = False` on the layer `hidden1` itself",
+                  "Likely cause: Freeze it with `trainable=False` on the layer `hidden1` itself",
                   "the `trainable` flag was never set on `hidden1` nor on `base` around it",
                   "`hidden1` sits nested inside `base`", "`model._flatten_layers()`"),
     ),

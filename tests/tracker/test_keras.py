@@ -51,7 +51,7 @@ def test_freezing_after_the_first_fit_is_ignored_until_recompile(xy):
     assert {f["cause"] for f in err.value.failures} == {"frozen_after_fit"}
     message = str(err.value)
     # The fix comes first, then the cause as measured: after the first fit(), not after compile().
-    assert "Likely cause: Call `model.compile()` again after changing `trainable`" in message
+    assert "Likely cause: Call `model.compile()` again after freezing" in message
     assert "frozen after the model's first `fit()`" in message
     assert "a freeze after `compile()` but before the first `fit()` works" in message
     assert "frozen after `compile()`" not in message
@@ -83,7 +83,7 @@ def test_a_layer_never_frozen_inside_a_nested_model_is_named_with_where_it_sits(
     assert {f["name"] for f in err.value.failures} == {"base/hidden1/kernel", "base/hidden1/bias"}
     assert {f["cause"] for f in err.value.failures} == {"layer_not_frozen"}
     message = str(err.value)
-    assert "Likely cause: Set `trainable = False` on the layer `hidden1` itself" in message
+    assert "Likely cause: Freeze it with `trainable=False` on the layer `hidden1` itself" in message
     assert "(or on `base`, which contains it, if everything in `base` should be frozen), then `compile()`" in message
     assert "the `trainable` flag was never set on `hidden1` nor on `base` around it" in message
     assert "`hidden1` sits nested inside `base`" in message and "`model._flatten_layers()`" in message
