@@ -29,7 +29,10 @@ ONLY_NON_TRAINABLE_CHANGED = "only_non_trainable_changed"
 NOT_IN_UPDATE = "not_in_update"
 BATCHNORM_TRAINING_MODE = "batchnorm_training_mode"
 INFERENCE_MODE = "inference_mode"
-FROZEN_AFTER_COMPILE = "frozen_after_compile"
+FROZEN_AFTER_FIT = "frozen_after_fit"
+LAYER_NOT_FROZEN = "layer_not_frozen"
+METRIC_STATE = "metric_state"
+SEED_STATE = "seed_state"
 NON_TRAINABLE_GIVEN_TO_OPTIMIZER = "non_trainable_given_to_optimizer"
 TRAINABLE_CHANGED = "trainable_changed"
 OPTIMIZER_STEPPED = "optimizer_stepped"
@@ -105,6 +108,15 @@ def diagnose(change, expected: str, report, gradients: dict) -> Cause:
 
 
 def _why_frozen(change, report, gradients) -> Cause:
+    if change.is_metric_state:
+        return Cause(METRIC_STATE,
+                     "Update the metric in the step (`metric.update_state(y, predictions)`; `fit()` and "
+                     "`evaluate()` do it on every batch): it is a metric's running state, which changes only "
+                     "when the metric is updated or reset.")
+    if change.is_seed_state or "seed_generator" in change.name:
+        return Cause(INFERENCE_MODE,
+                     "Call the model with `training=True`: it is random-number state, which advances only when "
+                     "a layer draws random numbers (Dropout in training mode).")
     if change.is_optimizer_state:
         return Cause(OPTIMIZER_DID_NOT_STEP,
                      "it is optimizer state: it only changes when `optimizer.apply_gradients(...)` completes a "
@@ -125,10 +137,6 @@ def _why_frozen(change, report, gradients) -> Cause:
                      "BatchNormalization updates its moving mean/variance only in training mode: the model ran "
                      "in inference mode. Call it with `training=True` in a custom step (`fit()` does this), "
                      "and don't freeze the layer if its statistics should adapt.")
-    if "seed_generator" in change.name:
-        return Cause(INFERENCE_MODE,
-                     "it is random-number state: it advances only when a layer draws random numbers (Dropout "
-                     "in training mode). Call the model with `training=True`.")
     given = list(gradients.values())
     if not report.any_weight_changed and report.optimizer_stepped is not True \
             and (not given or all(g is None for g in given)):
@@ -182,6 +190,13 @@ def _why_nothing_changed(report, all_given_none: bool) -> Cause:
 def _why_updated(change, report) -> Cause:
     if change.is_optimizer_state:
         return Cause(OPTIMIZER_STEPPED, "it is optimizer state: it changes whenever the optimizer steps.")
+    if change.is_metric_state:
+        return Cause(METRIC_STATE, "it is a metric's running state: every `update_state` (`fit()` and `evaluate()` "
+                                   "call it on each batch) and every `reset_state()` changes it.")
+    if change.is_seed_state:
+        return Cause(SEED_STATE, "it is random-number state: it advances whenever a layer such as Dropout draws "
+                                 "random numbers (training mode). Call the model with `training=False` if it "
+                                 "must stay unchanged.")
     if not change.trainable and (change.layer_class or "").startswith("BatchNormalization") \
             and "moving_" in change.name:
         return Cause(BATCHNORM_TRAINING_MODE,
@@ -190,22 +205,59 @@ def _why_updated(change, report) -> Cause:
                      "in inference mode) and recompile; in a custom step, call it with `training=False` (inside "
                      "`fit()` on Keras 3.15, a `training=False` recorded in a functional model is overridden).")
     if not change.trainable and change.tf_trainable:
-        # A compiled model points at compile(); a model that never was compiled, at a custom loop;
-        # without that evidence, an optimizer that stepped points at compile() too.
+        # A compiled model points at a freeze after fit(); a model that never was compiled, at a custom
+        # loop; without that evidence, an optimizer that stepped points at fit() too.
         if change.compiled_model or (change.compiled_model is None and report.optimizer_stepped):
-            return Cause(FROZEN_AFTER_COMPILE,
-                         "its layer has trainable=False, yet the optimizer updated it: the layer was frozen "
-                         "after `compile()`, which Keras silently ignores. Call `model.compile()` again after "
-                         "freezing (in your own loop, pass `model.trainable_weights`, not `model.weights`).")
+            return Cause(FROZEN_AFTER_FIT,
+                         "Call `model.compile()` again after freezing (or any change of `trainable`): its layer "
+                         "has trainable=False, yet the optimizer updated it, because the layer was frozen after the "
+                         "model's first `fit()`. That `fit()` traced a training function holding the old list of "
+                         "trainable weights, and later `fit()` calls reuse it without a warning until `compile()` "
+                         "runs again (a freeze after `compile()` but before the first `fit()` works). In your own "
+                         "loop, pass `model.trainable_weights`, not `model.weights`.")
         return Cause(NON_TRAINABLE_GIVEN_TO_OPTIMIZER,
-                     "its layer has trainable=False, yet it changed: it was passed to the optimizer via "
-                     "`model.weights` instead of `model.trainable_weights`, or assigned directly.")
+                     "Pass `model.trainable_weights` to `tape.gradient` and the optimizer: its layer has "
+                     "trainable=False, yet it changed, so it was passed to the optimizer via `model.weights` "
+                     "instead of `model.trainable_weights` (or via `tape.watched_variables()`: a tape watches the "
+                     "`tf.Variable` underneath, which keeps trainable=True), or assigned directly.")
     if not change.trainable:
         return Cause(NON_TRAINABLE_GIVEN_TO_OPTIMIZER,
                      "it has trainable=False, yet it changed: it was handed to the optimizer explicitly "
                      "(`model.weights` instead of `model.trainable_weights`, or `tape.watch()` plus "
                      "`apply_gradients`), or assigned directly.")
+    if change.layer_name is not None and change.layer_trainable:
+        return _layer_never_frozen(change)
     return Cause(TRAINABLE_CHANGED,
                  "it is trainable and was in the variables given to the optimizer (or assigned directly). "
                  "Freeze it with `trainable=False` before `compile()`, or leave it out of the list you pass "
                  "to `apply_gradients`.")
+
+
+def _layer_never_frozen(change) -> Cause:
+    """A variable that should be frozen belongs to a layer whose own `trainable` flag is still True."""
+    layer = change.layer_name
+    parents = [name for name, _ in change.layer_parents]
+    frozen_parents = [name for name, trainable in change.layer_parents if not trainable]
+    outer = f"`{parents[0]}`" if parents else ""
+    never = f"the `trainable` flag was never set on `{layer}`"
+    if parents and not frozen_parents:
+        never += f" nor on {outer} around it (all still True)"
+    elif frozen_parents:
+        never += (f" (`{frozen_parents[-1]}` around it has trainable=False, but `{layer}` was set back to True "
+                  f"afterwards: the layer's own flag decides)")
+    never += ", so it stays in `trainable_weights`."
+    where = ""
+    if parents:
+        chain = " inside ".join(f"`{name}`" for name in reversed(parents))
+        where = (f" `{layer}` sits nested inside {chain}: `model.layers` and `model.get_layer()` see only the top "
+                 f"level, so a loop over them never reaches it; walk the nested layers (`model._flatten_layers()`, "
+                 f"or a recursive walk over each layer's `.layers`).")
+    where_to_set = f"the layer `{layer}` itself" + (
+        f" (or on {outer}, which contains it, if everything in {outer} should be frozen)" if parents else "")
+    if change.compiled_model:
+        return Cause(LAYER_NOT_FROZEN,
+                     f"Freeze it with `trainable=False` on {where_to_set}, then `compile()`: {never}{where}")
+    return Cause(LAYER_NOT_FROZEN,
+                 f"Leave it out of the variables you pass to `tape.gradient`/`apply_gradients`. Freeze it with "
+                 f"`trainable=False` on {where_to_set} if it should also leave `model.trainable_weights`: "
+                 f"{never}{where}")

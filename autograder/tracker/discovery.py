@@ -1,9 +1,11 @@
 """Find the variables a snapshot should follow and give each the name a student sees.
 
 Accepted targets: ``tf.Variable`` (including distributed variables), ``keras.Variable``,
-Keras layers and models, Keras optimizers (their ``variables``: ``iteration``,
-``learning_rate`` and slot variables), ``tf.Module`` and lists / tuples / dicts / sets of
-these.  :func:`discover_namespace` walks a notebook's ``globals()`` the same way and also
+Keras layers and models (every variable in ``model.variables``, so the random-number state of
+a ``Dropout`` layer's ``SeedGenerator`` too, and for a compiled model the variables of its
+compiled metrics, ``model.metrics_variables``), Keras metrics, ``keras.random.SeedGenerator``,
+Keras optimizers (their ``variables``: ``iteration``, ``learning_rate`` and slot variables),
+``tf.Module`` and lists / tuples / dicts / sets of these.  :func:`discover_namespace` walks a notebook's ``globals()`` the same way and also
 records which global name (or ``name[index]`` entry of a global container) pointed at
 which variable, so that a rebinding such as ``w = w - lr * g`` can be reported.
 
@@ -36,10 +38,14 @@ except ImportError:  # pragma: no cover
 ROLE_WEIGHT = "weight"
 ROLE_OPTIMIZER = "optimizer"
 ROLE_ITERATIONS = "iterations"
+ROLE_METRIC = "metric"  # a metric's running state (`total`, `count`, ...)
+ROLE_SEED = "seed"  # a SeedGenerator's state: advances whenever a layer draws random numbers
 
 _KERAS_VARIABLE = getattr(keras, "Variable", ())
 _LAYER = keras.layers.Layer
 _OPTIMIZER = keras.optimizers.Optimizer
+_METRIC = getattr(getattr(keras, "metrics", None), "Metric", ())
+_SEED_GENERATOR = getattr(getattr(keras, "random", None), "SeedGenerator", ())
 _MAX_DEPTH = 6
 # IPython history and helpers that live in a notebook's globals().
 _SKIPPED_GLOBALS = {"In", "Out", "exit", "quit", "get_ipython"}
@@ -60,6 +66,9 @@ class TrackedVariable:
     keras_tracked: bool = True  # False for a raw tf.Variable attribute of a Keras layer
     layer_class: str | None = None
     compiled_model: bool | None = None  # reached through a Keras model: was it compiled? (None: unknown)
+    layer_name: str | None = None  # the innermost Keras layer holding it
+    layer_trainable: bool | None = None  # that layer's own `trainable` flag
+    layer_parents: tuple = ()  # (name, trainable) of the layers around it, below the snapshot's target
     bindings: list = field(default_factory=list)
     name: str = ""
 
@@ -119,7 +128,7 @@ class Registry:
 
     # -- adding variables -------------------------------------------------------------
     def add_variable(self, var, role=ROLE_WEIGHT, base_name=None, keras_tracked=True,
-                     layer_class=None, binding=None, compiled_model=None):
+                     layer_class=None, binding=None, compiled_model=None, owner=None):
         tf_var = underlying(var)
         if tf_var is None:  # a Keras variable that is not built yet
             return
@@ -134,24 +143,43 @@ class Registry:
                 trainable=bool(var.trainable), tf_trainable=bool(tf_var.trainable),
                 keras_tracked=keras_tracked, layer_class=layer_class, compiled_model=compiled_model)
             self.records[key] = record
-        elif compiled_model is not None and record.compiled_model is None:
-            record.compiled_model = compiled_model
-        elif role != ROLE_WEIGHT and record.role == ROLE_WEIGHT:
-            record.role = role
+        else:  # reached again: keep the first name, add what this path knows
+            if compiled_model is not None and record.compiled_model is None:
+                record.compiled_model = compiled_model
+            if role != ROLE_WEIGHT and record.role == ROLE_WEIGHT:
+                record.role = role
+            if layer_class is not None and record.layer_class is None:
+                record.layer_class = layer_class
+        if owner is not None and record.layer_name is None:
+            record.layer_name, record.layer_trainable, record.layer_parents = owner
         if binding is not None and binding not in record.bindings:
             record.bindings.append(binding)
 
     def add_layer(self, layer):
-        sublayers = layer._flatten_layers() if hasattr(layer, "_flatten_layers") else [layer]
-        owner = {}  # innermost layer owning each variable (sublayers come after their parents)
-        for sub in sublayers:
-            for var in sub.weights:
-                owner[id(var)] = type(sub).__name__
+        """Every variable of ``layer.variables`` (weights and seed state), its compiled metrics' variables,
+        and raw ``tf.Variable`` attributes that Keras 3 does not track."""
+        owner = {}  # id(variable) -> (innermost layer, enclosing layers below `layer`)
+        seeds = set()  # ids of SeedGenerator states
+        sublayers = []
+        for sub, parents in _layer_tree(layer):
+            sublayers.append(sub)
+            for var in _own_variables(sub):
+                owner[id(var)] = (sub, parents)  # sublayers come after their parents: innermost wins
+            for generator in getattr(sub, "_seed_generators", None) or ():
+                state = getattr(generator, "state", None)
+                seeds.add(id(state))
+                owner[id(state)] = (sub, parents)
         # Only a Keras model has `compiled`; for a bare layer the evidence is unknown (None).
         compiled = bool(layer.compiled) if isinstance(getattr(layer, "compiled", None), bool) else None
-        for var in layer.weights:
-            self.add_variable(var, layer_class=owner.get(id(var)), compiled_model=compiled)
-        tracked = {id(underlying(v)) for v in layer.weights}
+        variables = list(_variables(layer))
+        for var in variables:
+            sub, parents = owner.get(id(var), (None, ()))
+            info = None if sub is None else (
+                sub.name, bool(sub.trainable), tuple((p.name, bool(p.trainable)) for p in parents))
+            self.add_variable(var, role=ROLE_SEED if id(var) in seeds else ROLE_WEIGHT,
+                              layer_class=type(sub).__name__ if sub is not None else None,
+                              compiled_model=compiled, owner=info)
+        tracked = {id(underlying(v)) for v in variables}
         # Raw tf.Variables assigned as layer attributes: Keras 3 does not track them.
         for sub in sublayers:
             for attr, value in sorted(vars(sub).items()):
@@ -162,6 +190,12 @@ class Registry:
                         suffix = attr if values is not value else f"{attr}[{i}]"
                         self.add_variable(item, base_name=f"{sub.path}/{suffix}", keras_tracked=False,
                                           layer_class=type(sub).__name__)
+        for var in _metrics_variables(layer):
+            self.add_variable(var, role=ROLE_METRIC)
+
+    def add_metric(self, metric):
+        for var in metric.variables:
+            self.add_variable(var, role=ROLE_METRIC)
 
     def add_optimizer(self, optimizer):
         inner = getattr(optimizer, "inner_optimizer", None)
@@ -188,6 +222,12 @@ class Registry:
             elif isinstance(obj, _OPTIMIZER):
                 self._seen.add(id(obj))
                 self.add_optimizer(obj)
+            elif _METRIC and isinstance(obj, _METRIC):
+                self._seen.add(id(obj))
+                self.add_metric(obj)
+            elif _SEED_GENERATOR and isinstance(obj, _SEED_GENERATOR):
+                self._seen.add(id(obj))
+                self.add_variable(obj.state, role=ROLE_SEED)
             elif isinstance(obj, tf.Module):
                 self._seen.add(id(obj))
                 for var in obj.variables:
@@ -202,11 +242,54 @@ class Registry:
                     self.walk(v, _child(binding, str(i)), depth + 1)
             elif isinstance(obj, (set, frozenset)):
                 self._seen.add(id(obj))
-                items = [v for v in obj if is_variable(v) or isinstance(v, (_LAYER, _OPTIMIZER, tf.Module))]
+                kinds = tuple(k for k in (_LAYER, _OPTIMIZER, tf.Module, _METRIC, _SEED_GENERATOR) if k)
+                items = [v for v in obj if is_variable(v) or isinstance(v, kinds)]
                 for v in items:
                     self.walk(v, None, depth + 1)
         except Exception:  # odd objects (lazy proxies, half-built layers) must not crash a grader
             return
+
+
+def _layer_tree(root):
+    """``(layer, enclosing layers)`` for ``root`` and every layer inside it, parents before children.
+
+    The enclosing layers are those between ``root`` (excluded) and the layer: ``()`` for ``root`` and
+    its direct sublayers, ``(base,)`` for a layer inside a nested model ``base``.
+    """
+    stack = [(root, (), False)]
+    while stack:
+        layer, parents, below_root = stack.pop(0)
+        yield layer, parents
+        try:
+            children = layer._flatten_layers(include_self=False, recursive=False)
+        except Exception:
+            children = []
+        inner = (*parents, layer) if below_root else parents
+        stack[0:0] = [(child, inner, True) for child in children]
+
+
+def _own_variables(layer):
+    """The variables a layer holds itself (not through its sublayers); its weights if unknown."""
+    own = getattr(layer, "_trainable_variables", None)
+    if own is None:
+        return list(getattr(layer, "weights", []))
+    return list(own) + list(getattr(layer, "_non_trainable_variables", []))
+
+
+def _variables(layer):
+    """``layer.variables`` (weights and SeedGenerator states); ``layer.weights`` where that fails."""
+    try:
+        return list(layer.variables)
+    except Exception:
+        return list(layer.weights)
+
+
+def _metrics_variables(layer):
+    """Variables of a compiled model's metrics (loss tracker, compiled metrics): ``metrics_variables``."""
+    try:
+        return list(getattr(layer, "metrics_variables", None) or [])
+    except Exception:
+        return []
 
 
 def _child(binding, index):

@@ -42,6 +42,10 @@ def _trainable_text(change) -> str:
     text = "yes" if change.trainable else "no"
     if change.is_optimizer_state:
         text += " (optimizer)"
+    elif change.is_metric_state:
+        text += " (metric)"
+    elif change.is_seed_state:
+        text += " (random seed)"
     elif not change.keras_tracked:
         text += " (not tracked by Keras)"
     return text

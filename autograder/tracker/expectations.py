@@ -70,10 +70,10 @@ def evaluate(report, updated=None, frozen=None, others="any", gradients=None) ->
                                        f"(pattern {pattern!r}).")
                 wanted[change.name] = verdict
     if others != "any":
-        # Optimizer state (iterations, slots, learning rate) moves with every step, so it is
-        # only checked when named explicitly.
+        # Optimizer state (iterations, slots, learning rate), metric state (total, count) and
+        # random-seed state move with every step or batch, so they are only checked when named.
         for change in changes:
-            if change.name not in wanted and not change.is_optimizer_state:
+            if change.name not in wanted and change.is_weight:
                 wanted[change.name] = others
     grads = normalize_gradients(gradients, changes)
     result = ExpectationResult(expected={"updated": as_patterns(updated), "frozen": as_patterns(frozen),

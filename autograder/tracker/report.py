@@ -62,12 +62,13 @@ class ChangeReport:
 
     @property
     def any_weight_changed(self) -> bool:
-        """Did any non-optimizer variable change (updated, created, replaced or deleted)?"""
-        return any(c.verdict != FROZEN for c in self.changes if not c.is_optimizer_state)
+        """Did any weight change (updated, created, replaced or deleted)?  Optimizer, metric and
+        random-seed state do not count."""
+        return any(c.verdict != FROZEN for c in self.changes if c.is_weight)
 
     @property
     def only_non_trainable_changed(self) -> bool:
-        weights = [c for c in self.changes if not c.is_optimizer_state and c.verdict != FROZEN]
+        weights = [c for c in self.changes if c.is_weight and c.verdict != FROZEN]
         return bool(weights) and all(not c.trainable for c in weights)
 
     # -- expectations ------------------------------------------------------------------
@@ -76,7 +77,7 @@ class ChangeReport:
 
         ``updated`` / ``frozen``: a pattern or list of patterns (exact name, ``/``-suffix or
         glob).  ``others``: ``"any"`` (default), ``"frozen"`` or ``"updated"`` for every
-        unnamed model variable (optimizer state is only checked when named).
+        unnamed weight (optimizer, metric and random-seed state are only checked when named).
         ``gradients``: optional dict ``{variable or name: gradient}`` or ``(gradient,
         variable)`` pairs, used to detect ``None`` gradients.  ``publish``: display the report
         bundle first (default: when running inside IPython), so the evidence is saved in the

@@ -96,6 +96,7 @@ def _make_change(rec: TrackedVariable, verdict: str, name: str | None = None) ->
         name=name or rec.name, verdict=verdict, trainable=rec.trainable, shape=rec.shape,
         dtype=rec.dtype, role=rec.role, tf_trainable=rec.tf_trainable,
         keras_tracked=rec.keras_tracked, layer_class=rec.layer_class, compiled_model=rec.compiled_model,
+        layer_name=rec.layer_name, layer_trainable=rec.layer_trainable, layer_parents=tuple(rec.layer_parents),
         bindings=list(rec.bindings),
         key=rec.key)
 

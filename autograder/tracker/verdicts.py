@@ -48,13 +48,29 @@ class VariableChange:
     keras_tracked: bool = True
     layer_class: str | None = None
     compiled_model: bool | None = None
+    layer_name: str | None = None  # innermost Keras layer holding the variable
+    layer_trainable: bool | None = None  # that layer's own `trainable` flag
+    layer_parents: tuple = ()  # (name, trainable) of the layers enclosing it, below the snapshot's target
     bindings: list = field(default_factory=list)
     replaced_by: str | None = None  # e.g. "a tf.Tensor" when a global was rebound
     key: int | None = field(default=None, repr=False, compare=False)  # identity, never displayed
 
     @property
+    def is_weight(self) -> bool:
+        """A model or free variable, not state kept by an optimizer, a metric or a random generator."""
+        return self.role == "weight"
+
+    @property
     def is_optimizer_state(self) -> bool:
-        return self.role != "weight"
+        return self.role in ("optimizer", "iterations")
+
+    @property
+    def is_metric_state(self) -> bool:
+        return self.role == "metric"
+
+    @property
+    def is_seed_state(self) -> bool:
+        return self.role == "seed"
 
 
 def host_array(tensor) -> np.ndarray:

@@ -140,7 +140,7 @@ def grade_lessons(root: Path, lessons: dict[str, list[WrongAnswer]], workers: in
         for done in plain_runs:
             done.result()
     assert run.returncode == 0, run.stderr[-3000:]
-    graded, templates = {}, set()
+    graded, templates = {}, {}                     # assignment -> pids of the templates that forked its kernels
     for assignment, (notebook, names, groups, right_groups) in submitted.items():
         assert f"{assignment}: graded {len(names)}, already graded 0, failed to grade 0" in run.stdout, run.stdout
         errors = {}
@@ -148,15 +148,16 @@ def grade_lessons(root: Path, lessons: dict[str, list[WrongAnswer]], workers: in
             report = json.loads((first / "reports" / name / f"{assignment}.json").read_text())
             assert not report["needs_review"], (assignment, name, report["review"])
             assert {g["kernel"] for g in report["guard"].values()} == {"warm"}, report["guard"]
-            templates.add(report["stats"]["template"]["pid"])
+            templates.setdefault(assignment, set()).add(report["stats"]["template"]["pid"])
             graded_nb = first / "autograded" / name / assignment / notebook
             errors[name] = _errors(nbformat.read(str(graded_nb), as_version=4))
         max_points = _max_points(course.source_notebook(first, assignment, notebook))
         graded[assignment] = GradedLesson(assignment, max_points, course.scores(first, assignment), errors, groups,
                                           right_groups)
-    # Every lesson imports the same modules (some also `warnings`, loaded anyway): each worker's one template
-    # served them all.
-    assert len(templates) <= workers, f"{len(templates)} templates for {workers} workers"
+    # Lessons that import the same modules (some also `warnings`, loaded anyway) share each worker's template; a
+    # lesson that imports a helper module of its own gets its own template: one per worker for each lesson.
+    assert all(len(pids) <= workers for pids in templates.values()), (
+        {a: len(pids) for a, pids in templates.items()}, f"templates for {workers} workers")
     # grades.csv, exported once at the end of the run: nbgrader's export, a row for every student of the course
     # and every assignment (0 where the student submitted nothing), each lesson's scores in its rows.
     with open(first / "grades.csv", newline="") as fh:
