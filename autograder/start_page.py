@@ -110,7 +110,8 @@ def _lessons_table(assignments: list[str]) -> str:
 def render(assignments: list[str]) -> nbformat.NotebookNode:
     """The start page listing `assignments` in order (a notebook of markdown cells, not yet cleaned)."""
     cells = [INTRO, _lessons_table(assignments), HOW_TO_WORK, VALIDATE, SUBMIT]
-    return new_notebook(cells=[new_markdown_cell(text) for text in cells])
+    # Fixed cell ids: a release that changes nothing leaves the file unchanged.
+    return new_notebook(cells=[new_markdown_cell(text, id=f"start-here-{n}") for n, text in enumerate(cells)])
 
 
 def write(notebooks_dir: Path, assignments: list[str]) -> Path:

@@ -42,6 +42,16 @@ def test_solution_code_cells_are_short(path):
                           "names them):\n" + "\n".join(too_long))
 
 
+@pytest.mark.parametrize("path", SOLUTION_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_setup_shows_warnings_as_output(path):
+    """Every lesson's setup keeps warnings off stderr, where nbgrader would take a test cell's points for them
+    (README, "What students get back")."""
+    nb = nbformat.read(str(path), as_version=4)
+    (setup,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "setup"]
+    lines = [line.split("#")[0].strip() for line in setup.source.splitlines()]
+    assert "show_warnings_as_output()" in lines, setup.source
+
+
 def test_start_page_is_clean():
     """The generated start page (notebooks/START_HERE.ipynb) follows the student notebooks' rules."""
     assert hygiene.problems(NOTEBOOKS / start_page.FILENAME, kind="student") == []
