@@ -221,8 +221,9 @@ NBGRADER_REFUSES = r"nbgrader could not autograde the submission: .*(metadata ma
 HIDDEN = r"failure was hidden|did not run under the grader's guard"
 # The kernel-side grading modules (issue 19's attacks rebind them from the notebook) and an always-equal answer
 # from a type()-built class whose methods the notebook wrote (i27's).
-GUARD_MODULE = "autograder.grading.guard"
-KERNEL_MODULES = ("autograder.grading.guard", "autograder.grading.sandbox", "autograder.grading.warm")
+GUARD_MODULE = "autograder.grading.kernel.guard"
+KERNEL_MODULES = ("autograder.grading.kernel.guard", "autograder.grading.kernel.sandbox",
+                  "autograder.grading.kernel.template", "autograder.grading.protocol")
 ANYTHING = """
 Anything = type('Anything', (list,), {'__' + name + '__': method for name, method in [
     ('eq', lambda self, other: True), ('get' + 'item', lambda self, index: Anything())]})
@@ -708,7 +709,7 @@ INFLATE: list[Attack] = [
                import os, sys, autograder
                version = f'python{{sys.version_info[0]}}.{{sys.version_info[1]}}'
                results = []
-               for path in [{source!r}, os.path.join(os.path.dirname(autograder.__file__), 'grading', 'guard.py'),
+               for path in [{source!r}, os.path.join(os.path.dirname(autograder.__file__), 'grading', 'kernel', 'guard.py'),
                             os.path.join(sys.prefix, 'lib', version, 'site-packages', 'nbgrader', 'utils.py')]:
                    try:
                        with open(path, 'a') as fh:

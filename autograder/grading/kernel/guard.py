@@ -1,6 +1,6 @@
 """Inside the grading kernel: the guard that runs the tests and the audit hook that watches the student.
 
-This module is the kernel's entry point (``python -m autograder.grading.guard``, started by
+This module is the kernel's entry point (``python -m autograder.grading.kernel.guard``, started by
 :mod:`.sandbox`).  Before a single line of the notebook runs it:
 
 1. reads the *brief* from an inherited file descriptor and closes it: the test cells' sources
@@ -26,7 +26,7 @@ test), and the *signer* holds the key, the channel and the sequence number.  Eac
 the snapshot's builtins (a patched builtin cannot change what the test sees), its source enters
 ``linecache`` only when it runs (hidden tests are not readable before), and the value of its last
 expression is returned, so IPython shows it as it would have (nbgrader's partial credit), and
-reported, so the worker can compare it with what the notebook shows (:mod:`.review`).
+reported, so the worker can compare it with what the notebook shows (:mod:`autograder.grading.worker.review`).
 
 The worker replaces each test cell's source by ``__autograder_guard__("<nonce>")``.  The guard
 checks the snapshot (reporting every difference), runs the *pre-compiled* test code in the
@@ -37,7 +37,7 @@ notebook wrote, however the class was built (``type()`` with computed names: red
 functions, or fake outputs, but it cannot make a test report ``ok`` without running it: reports
 carry a sequence number and an HMAC whose key lives only here, in closures the student can reach
 only through introspection that the hook reports first (the channel is a pipe: a report sent cannot
-be taken back).  The worker (:mod:`.guarded_execute`) checks every report.
+be taken back).  The worker (:mod:`autograder.grading.worker.guarded_execute`) checks every report.
 
 The hook never raises and never calls code the student controls (no ``str()`` of arguments): it
 only records.  Blocking is the operating system's job (:mod:`.sandbox`).
@@ -48,56 +48,12 @@ import os
 import sys
 import types
 
-BRIEF_FD_ENV = "AUTOGRADER_BRIEF_FD"
-CHANNEL_FD_ENV = "AUTOGRADER_CHANNEL_FD"
-
-# Audit events always reported, whoever raises them (nothing in an honest grading run does).
-ALWAYS = frozenset({
-    "sys.settrace", "sys.setprofile", "sys.addaudithook", "sys._current_frames", "gc.get_objects",
-    "gc.get_referrers", "gc.get_referents", "os.fork", "os.forkpty", "os.kill", "os.killpg", "os.system",
-    "os.exec", "os.posix_spawn", "os.spawn", "subprocess.Popen", "pty.spawn", "ctypes.dlopen",
-    "ctypes.dlsym", "ctypes.dlsym/handle", "ctypes.call_function", "ctypes.addressof", "ctypes.string_at",
-    "ctypes.wstring_at", "ctypes.PyObj_FromPtr", "socket.connect", "socket.bind", "socket.sendto",
-    "socket.sendmsg", "resource.setrlimit", "resource.prlimit",
-})
-# Of those, refused outright (PermissionError) when the student's code asks: other processes, signals,
-# native calls, sockets, resource limits.  Tracing and introspection are only reported.
-BLOCKED = frozenset(ALWAYS - {"sys.settrace", "sys.setprofile", "sys.addaudithook", "sys._current_frames",
-                              "gc.get_objects", "gc.get_referrers", "gc.get_referents"})
-# Reported only when the student's own code (a notebook cell, an exec'd string, a file of the
-# submission) is the direct caller, or calls through one of REACH_THROUGH (inspect, traceback).
-FROM_STUDENT = frozenset({"sys._getframe", "exec", "compile", "import", "object.__getattr__",
-                          "object.__setattr__", "object.__delattr__", "code.__new__", "function.__new__",
-                          "marshal.loads", "marshal.load", "open", "os.listdir", "os.scandir"})
-INTROSPECTION_ATTRS = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back", "__code__",
-                                 "__globals__", "__closure__", "__builtins__", "gi_code", "cr_code",
-                                 "f_locals", "f_globals"})
-WATCHED_IMPORTS = frozenset({"ctypes", "_ctypes", "cffi", "_posixsubprocess", "_testcapi", "_testinternalcapi"})
-# Refused without a report when one of these library files makes the request on the student's behalf:
-# matplotlib builds its font cache (a fresh one in each kernel) with `fc-list`, and copes without it.
-QUIET_REFUSALS = ("matplotlib/font_manager.py",)
-REACH_THROUGH = ("inspect.py", "traceback.py", "functools.py", "<frozen importlib._bootstrap>",
-                 "logging/__init__.py")  # logging.currentframe() hands out the caller's frame
-# ... and, for `open` only, IPython's wrapper of the builtin (`open` in a notebook is IPython's
-# interactiveshell._modified_open, which calls io.open: red-team attacks s05, s06 read /proc through it).
-OPEN_THROUGH = REACH_THROUGH + ("IPython/core/interactiveshell.py",)
-# ... and, for listing a folder, what walks folders for the caller (os.walk, Path.iterdir, glob, shutil).
-LIST_THROUGH = REACH_THROUGH + ("/os.py", "/pathlib.py", "/glob.py", "/shutil.py")
-# Special methods through which an object passes a test it should fail (`==` always true, ...): looked for at
-# run time in the classes the notebook creates (built with type() and computed names, the source says
-# nothing: red-team i27), and in the source by static_checks, which imports this set.
-DECEPTIVE_METHODS = frozenset({
-    "__eq__", "__ne__", "__bool__", "__len__", "__lt__", "__le__", "__gt__", "__ge__", "__contains__",
-    "__instancecheck__", "__subclasscheck__", "__hash__", "__getattr__", "__getattribute__", "__float__",
-    "__int__", "__index__", "__array__", "__array_ufunc__", "__array_function__", "__abs__", "__sub__",
-    "__rsub__", "__round__", "__iter__", "__getitem__", "__repr__", "__str__", "__format__", "__class_getitem__",
-    "__init_subclass__", "__set_name__", "__del__",
-})
+from .. import protocol
 
 
 def _main(policy, prepared, snapshot) -> None:  # noqa: C901 - one closure on purpose: its state must not be reachable
-    """Start the guard.  Run by :func:`main` as a function whose globals are private and whose builtins are a
-    read-only copy: every name the guard's closures use is a local of this call (a cell), bound here from
+    """Start the guard.  Run by :func:`start` as a function with private globals (:func:`private_function`):
+    every name the guard's closures use is a local of this call (a cell), bound here from
     ``policy`` (the tables), ``prepared`` (the template's snapshot or None) and ``snapshot`` (the functions that
     take one), before any notebook code runs.  Nothing is read from a module afterwards: rebinding this module's
     globals from the notebook changes nothing the running guard decides with (red-team i70-i79)."""
@@ -729,7 +685,10 @@ def take_snapshot(imports, protected_packages, loaded=frozenset()) -> types.Mapp
     proxy = types.MappingProxyType
     for name in imports:
         try:
-            importlib.import_module(name)
+            module = importlib.import_module(name)
+            if name.partition(".")[0] == "autograder":   # a package of ours that loads its names lazily (the
+                for attr in getattr(module, "__all__", ()):   # tracker): what the tests will use, loaded now
+                    getattr(module, attr)
         except BaseException:  # noqa: BLE001 - the notebook will show the same failure
             pass
     skip_keys = frozenset({"__warningregistry__", "__loader__", "__spec__", "__cached__", "_"})
@@ -800,13 +759,14 @@ def prepare(imports, protected_packages, loaded=frozenset()) -> None:
     _prepared = take_snapshot(imports, protected_packages, loaded)
 
 
+POLICY_NAMES = ("ALWAYS", "BLOCKED", "FROM_STUDENT", "INTROSPECTION_ATTRS", "WATCHED_IMPORTS", "QUIET_REFUSALS",
+                "REACH_THROUGH", "OPEN_THROUGH", "LIST_THROUGH", "DECEPTIVE_METHODS", "BRIEF_FD_ENV", "CHANNEL_FD_ENV")
+
+
 def policy() -> dict:
-    """The tables the guard decides with, as they are now (taken once, before any notebook code runs)."""
-    return {"ALWAYS": ALWAYS, "BLOCKED": BLOCKED, "FROM_STUDENT": FROM_STUDENT,
-            "INTROSPECTION_ATTRS": INTROSPECTION_ATTRS, "WATCHED_IMPORTS": WATCHED_IMPORTS,
-            "QUIET_REFUSALS": QUIET_REFUSALS, "REACH_THROUGH": REACH_THROUGH, "OPEN_THROUGH": OPEN_THROUGH,
-            "LIST_THROUGH": LIST_THROUGH, "DECEPTIVE_METHODS": DECEPTIVE_METHODS,
-            "BRIEF_FD_ENV": BRIEF_FD_ENV, "CHANNEL_FD_ENV": CHANNEL_FD_ENV}
+    """The tables the guard decides with (:mod:`autograder.grading.protocol`), as they are now: taken once, before
+    any notebook code runs, and kept by the guard in its closures."""
+    return {name: getattr(protocol, name) for name in POLICY_NAMES}
 
 
 def private_function(function):

@@ -7,25 +7,12 @@ bundles that ``report.expect(...)`` published in the cell.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
-# The tracker's MIME type (autograder.tracker.display.MIME_TYPE; importing the tracker package
-# imports TensorFlow, which the grading parent and workers do not need).  A test checks they agree.
-MIME_TYPE = "application/vnd.autograder.tracker.v1+json"
+from ...tracker.display import MIME_TYPE   # (the tracker package imports TensorFlow lazily: not here)
+from ..protocol import nbgrader_md
+from .job import CellResult
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-@dataclass
-class CellResult:
-    notebook: str
-    grade_id: str
-    kind: str                        # "code" (autograded test cell), "solution" (manually graded answer), "task"
-    max_points: float
-    auto_points: float | None        # nbgrader's autograder score (None: needs manual grading)
-    error: str | None = None         # "ename: evalue" of each error, and any stderr
-    traceback: str | None = None     # the error's traceback, ANSI colours removed
-    tracker: list[dict] = field(default_factory=list)   # the published tracker JSON, in output order
 
 
 def strip_ansi(text: str) -> str:
@@ -67,7 +54,7 @@ def collect_cells(notebook: str, data: bytes | str, grades: dict) -> list[CellRe
     nb = nbformat.reads(data.decode("utf-8") if isinstance(data, bytes) else data, as_version=4)
     cells = []
     for cell in nb.cells:
-        md = cell.get("metadata", {}).get("nbgrader", {})
+        md = nbgrader_md(cell)
         if not (md.get("grade") or md.get("task")):
             continue
         grade = grades.get((notebook, md.get("grade_id")))
