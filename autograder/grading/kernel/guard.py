@@ -56,7 +56,7 @@ def _main(policy, prepared, snapshot) -> None:  # noqa: C901 - one closure on pu
     every name the guard's closures use is a local of this call (a cell), bound here from
     ``policy`` (the tables), ``prepared`` (the template's snapshot or None) and ``snapshot`` (the functions that
     take one), before any notebook code runs.  Nothing is read from a module afterwards: rebinding this module's
-    globals from the notebook changes nothing the running guard decides with (red-team i70-i79)."""
+    globals from the notebook changes nothing the running guard decides with (red-team i70-i77)."""
     import _hashlib
     import os
     import sys
