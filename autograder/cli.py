@@ -58,7 +58,7 @@ def cmd_lock(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from .grading.command import run
+    from .grading.parent.command import run
 
     return run(args)
 
@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_lock)
     p = sub.add_parser("grade", help="autograde every submission of an assignment (nbgrader, in parallel) "
                                      "and write grades.csv, feedback/ and reports/")
-    from .grading.command import add_arguments
+    from .grading.parent.command import add_arguments
 
     add_arguments(p)
     p.set_defaults(func=cmd_grade)

@@ -1,6 +1,7 @@
 """An nbgrader course directory: set up from this repository, submissions, autograding, scores.
 
-Used by the tests (a scratch course per test) and by the grading command.
+Used by the tests and benchmarks (a scratch course each); the grading command resolves the course it grades
+itself (:mod:`autograder.grading.parent.course`), reading its config with the same loader.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def make_course(root: Path, assignments: list[str]) -> Path:
     from nbgrader.apps import NbGraderAPI
 
     from .gradebook_version import install
-    from .grading.course import load_config
+    from .grading.parent.course import load_config
 
     root = Path(root).resolve()
     root.mkdir(parents=True, exist_ok=True)

@@ -11,12 +11,23 @@ class NbgraderError(RuntimeError):
     """An nbgrader command exited non-zero; the message carries its output."""
 
 
-def nbgrader_env() -> dict[str, str]:
-    """This interpreter's bin/ first on PATH: nbgrader runs the `alembic` executable for its gradebook."""
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+def python_first_on_path(env=None) -> dict:
+    """``env`` (default: this process's environment, changed in place) with this interpreter's bin/ first on
+    PATH (nbgrader runs the `alembic` executable for its gradebook) and TensorFlow's C++ logs quiet."""
+    from .grading.protocol import kernel_env
+
+    env = os.environ if env is None else env
+    bindir = str(Path(sys.executable).parent)
+    if env.get("PATH", "").split(os.pathsep)[:1] != [bindir]:
+        env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
+    for key, value in kernel_env().items():
+        env.setdefault(key, value)
     return env
+
+
+def nbgrader_env() -> dict[str, str]:
+    """The environment nbgrader's apps run in: this one, with :func:`python_first_on_path`."""
+    return python_first_on_path(dict(os.environ))
 
 
 def run_nbgrader(*args: str, cwd: Path, env: dict[str, str] | None = None, plain: bool = False) -> str:

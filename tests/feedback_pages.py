@@ -1,5 +1,5 @@
 """Feedback pages rendered from a stored autograded notebook, as nbgrader's GenerateFeedback renders them with
-the course's configuration (autograder.grading.feedback), without a kernel or a gradebook: the scores are read
+the course's configuration (autograder.grading.worker.feedback), without a kernel or a gradebook: the scores are read
 from the notebook's stored ``metadata.nbgrader.score`` (what nbgrader's GetGrades would put there)."""
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def render(nb: nbformat.NotebookNode, release_tests: bool = False) -> str:
     from nbconvert import HTMLExporter
     from traitlets.config import Config
 
-    from autograder.grading.feedback import feedback_config
+    from autograder.grading.worker.feedback import feedback_config
 
     config = feedback_config(Config(), release_tests=release_tests)
     config.HTMLExporter.extra_template_paths = [os.path.join(   # what GenerateFeedback adds (bootstrap's CSS)

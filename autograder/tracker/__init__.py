@@ -12,12 +12,27 @@ Modules: ``discovery`` (finding and naming variables), ``verdicts`` (exact compa
 (text / HTML / JSON / plot / IPython bundle).
 """
 
-from .display import MIME_TYPE
-from .expectations import TrackerAssertionError
-from .patterns import PatternError
-from .report import ChangeReport
-from .snapshot import Snapshot, snapshot, track
-from .verdicts import VariableChange
+from __future__ import annotations
 
+# Each public name and the module that defines it, imported on first use (PEP 562): importing the package
+# imports nothing, so the grading side reads `display` (text, HTML, MIME type) without TensorFlow, which
+# `discovery` and `snapshot` import.
+_EXPORTS = {"snapshot": "snapshot", "track": "snapshot", "Snapshot": "snapshot", "ChangeReport": "report",
+            "VariableChange": "verdicts", "TrackerAssertionError": "expectations", "PatternError": "patterns",
+            "MIME_TYPE": "display"}
 __all__ = ["snapshot", "track", "Snapshot", "ChangeReport", "VariableChange", "TrackerAssertionError",
            "PatternError", "MIME_TYPE"]
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    globals()[name] = value   # looked up once
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -219,6 +219,16 @@ NOT_RUN = r"did not run under the grader's guard"
 # nbgrader's own validation refuses some edited notebooks outright: the whole submission fails (nothing earned)
 NBGRADER_REFUSES = r"nbgrader could not autograde the submission: .*(metadata may be corrupted|old version|error processing)"
 HIDDEN = r"failure was hidden|did not run under the grader's guard"
+# The kernel-side grading modules (issue 19's attacks rebind them from the notebook) and an always-equal answer
+# from a type()-built class whose methods the notebook wrote (i27's).
+GUARD_MODULE = "autograder.grading.kernel.guard"
+KERNEL_MODULES = ("autograder.grading.kernel.guard", "autograder.grading.kernel.sandbox",
+                  "autograder.grading.kernel.template", "autograder.grading.protocol")
+ANYTHING = """
+Anything = type('Anything', (list,), {'__' + name + '__': method for name, method in [
+    ('eq', lambda self, other: True), ('get' + 'item', lambda self, index: Anything())]})
+def squares(n):
+    return Anything()"""
 # A student's `autograder` package (i43): it records that it ran and what it could read, then gets out of the way.
 SHADOW_PACKAGE = """
 import importlib, os, sys
@@ -699,7 +709,7 @@ INFLATE: list[Attack] = [
                import os, sys, autograder
                version = f'python{{sys.version_info[0]}}.{{sys.version_info[1]}}'
                results = []
-               for path in [{source!r}, os.path.join(os.path.dirname(autograder.__file__), 'grading', 'guard.py'),
+               for path in [{source!r}, os.path.join(os.path.dirname(autograder.__file__), 'grading', 'kernel', 'guard.py'),
                             os.path.join(sys.prefix, 'lib', version, 'site-packages', 'nbgrader', 'utils.py')]:
                    try:
                        with open(path, 'a') as fh:
@@ -766,6 +776,160 @@ INFLATE: list[Attack] = [
            notebook(P1, edit=lambda nb: nb.metadata.update(kernelspec={"name": "bash", "display_name": "Bash",
                                                                        "language": "bash"})),
            p1(), review=None),
+    # -- the guard's own configuration, rebound from the notebook (issue 19) ---------------------------
+    # Everything the kernel-side code decides with is captured before the notebook's first cell: rebinding a
+    # module's globals, its classes' attributes or its functions' defaults, or reaching the guard's globals,
+    # builtins and closure cells from the notebook's namespace, changes nothing the running guard reads.
+    Attack("i70_rebinds_guard_policy", "inflate",
+           "the guard module's table of deceptive special methods emptied through an alias in a loop, then an "
+           "always-equal object from a type()-built class (scored 2/6 without review on warm kernels)",
+           notebook(P1, answers={"squares": ANYTHING}, cells=[("start", f"""
+               import {GUARD_MODULE} as _g
+               for _policy in [_g]:
+                   _policy.DECEPTIVE_METHODS = frozenset()""")]),
+           p1(), review=r"__eq__|compares equal", gains=True),
+    Attack("i71_rebinds_kernel_tables_everywhere", "inflate",
+           "every table (frozenset, set, tuple) of every loaded grading module emptied through importlib, vars() "
+           "and setattr in a loop; then a signal, a walk of the garbage collector and an always-equal object",
+           notebook(P1, answers={"squares": ANYTHING}, cells=[("start", f"""
+               import importlib, os, sys, gc
+               for name in {KERNEL_MODULES!r}:
+                   importlib.import_module(name)
+               for name, module in list(sys.modules.items()):
+                   if name.startswith('autograder'):
+                       for key, value in list(vars(module).items()):
+                           if isinstance(value, (frozenset, set, tuple)) and not key.startswith('__'):
+                               setattr(module, key, type(value)())
+               try:
+                   os.kill(os.getpid(), 0)
+                   print('SIGNAL SENT')
+               except OSError as err:
+                   print('BLOCKED', type(err).__name__)
+               print(len(getattr(gc, 'get_' + 'objects')()) > 0)""")]),
+           p1(), review=r"os\.kill", outputs={"attack": r"BLOCKED PermissionError"}, gains=True),
+    Attack("i72_rebinds_guard_tables_directly", "inflate",
+           "the guard's tables of reported events and attributes rebound by their full module path, then "
+           "sys._getframe (with a computed name) from the notebook",
+           notebook(P1, cells=[("start", f"""
+               import sys
+               import {GUARD_MODULE}
+               {GUARD_MODULE}.FROM_STUDENT = frozenset()
+               {GUARD_MODULE}.INTROSPECTION_ATTRS = frozenset()
+               frame = getattr(sys, '_get' + 'frame')(0)""")]),
+           p1(), review=r"sys\._getframe"),
+    Attack("i73_patches_kernel_classes", "inflate",
+           "every method of every class of the loaded grading modules replaced by a no-op, then an always-equal "
+           "object from a type()-built class",
+           notebook(P1, answers={"squares": ANYTHING}, cells=[("start", f"""
+               import sys
+               import {GUARD_MODULE}
+               for name, module in list(sys.modules.items()):
+                   if name.startswith('autograder.grading'):
+                       for value in list(vars(module).values()):
+                           if isinstance(value, type) and value.__module__ == name:
+                               for key, attr in list(vars(value).items()):
+                                   if callable(attr) and not key.startswith('__'):
+                                       try:
+                                           setattr(value, key, lambda *args, **kwargs: None)
+                                       except (TypeError, AttributeError):
+                                           pass""")]),
+           p1(), review=r"__eq__|compares equal", gains=True),
+    Attack("i74_swaps_function_defaults", "inflate",
+           "the default arguments of every function of the loaded grading modules swapped for empty tables, "
+           "then an always-equal object from a type()-built class",
+           notebook(P1, answers={"squares": ANYTHING}, cells=[("start", f"""
+               import sys
+               import {GUARD_MODULE}
+               name_of_defaults = '__def' + 'aults__'
+               for name, module in list(sys.modules.items()):
+                   if name.startswith('autograder.grading'):
+                       for value in list(vars(module).values()):
+                           defaults = getattr(value, name_of_defaults, None)
+                           if defaults and getattr(value, '__module__', '') == name:
+                               setattr(value, name_of_defaults, tuple(frozenset() for _ in defaults))""")]),
+           p1(), review=r"__eq__|compares equal", gains=True),
+    Attack("i75_guard_globals_and_builtins", "inflate",
+           "reaches the guard's globals and builtins through __autograder_guard__ (computed attribute names: "
+           "neither is reported by Python), empties every table there and replaces `id` in its builtins (a private "
+           "copy the running guard never reads), then an always-equal object from a type()-built class",
+           notebook(P1, answers={"squares": ANYTHING}, cells=[("start", """
+               g = getattr(__autograder_guard__, '__glo' + 'bals__')
+               for key, value in list(g.items()):
+                   if isinstance(value, (frozenset, tuple)) and not key.startswith('__'):
+                       g[key] = type(value)()
+               b = getattr(__autograder_guard__, '__buil' + 'tins__')
+               try:
+                   b['id'] = lambda obj: 0
+                   print('BUILTINS WRITTEN')
+               except TypeError:
+                   print('BUILTINS READ-ONLY')""")]),
+           p1(), review=r"__eq__|compares equal", outputs={"attack": r"BUILTINS WRITTEN"}, gains=True),
+    Attack("i76_guard_closure_cell_swapped", "inflate",
+           "swaps the runner in __autograder_guard__'s closure cell (cell_contents) for a function that runs "
+           "nothing and reports nothing: every test passes silently",
+           notebook(P1, cells=[("start", """
+               for cell in getattr(__autograder_guard__, '__clo' + 'sure__') or ():
+                   if getattr(cell.cell_contents, '__name__', '') == 'send':
+                       cell.cell_contents = lambda request: [None, None]""")]),
+           p1(), review=NOT_RUN, gains=True),
+    Attack("i77_kernel_closures_in_ipython", "inflate",
+           "walks the closures of what the grader's kernel-side code left in IPython (the `exit` it installed, "
+           "the shell's event callbacks and input transformers) and empties every cell it finds: harmless",
+           notebook(P1, answers=GOOD1, cells=[("start", """
+               ip = exit._ip
+               emptied = []
+               def visit(value, depth=0):
+                   for cell in (getattr(value, '__clo' + 'sure__', None) or ()) if depth < 3 else ():
+                       try:
+                           inner = cell.cell_contents
+                       except ValueError:
+                           continue
+                       visit(inner, depth + 1)
+                       cell.cell_contents = None
+                       emptied.append(type(inner).__name__)
+               found = [exit, type(exit).__call__] + [f for fs in ip.events.callbacks.values() for f in fs]
+               found += list(ip.input_transformers_post) + list(ip.input_transformers_cleanup)
+               for value in found:
+                   if str(getattr(value, '__module__', '')).startswith('autograder'):
+                       visit(value)
+               print('EMPTIED', emptied)""")]),
+           p1(GOOD1), review=None, outputs={"attack": r"EMPTIED"}),
+    # -- always-equal answers, by the origin of their class (decided by what the object does) --------------
+    Attack("i80_always_equal_builtin_method", "inflate",
+           "a builtin bolted onto a class as its __eq__ (`type('A', (), {'__eq__': bool})`): no code of the "
+           "notebook's behind the method",
+           notebook(P1, answers={"squares": """
+               Anything = type('Anything', (), {'__eq__': bool})
+               def squares(n):
+                   return {0: [], 5: [0, 1, 4, 9, 16]}.get(n, Anything())"""}),
+           p1(), review=r"compares equal to an object it cannot know", gains=True),
+    Attack("i81_always_equal_mock_any", "inflate",
+           "the answer is unittest.mock.ANY, a ready-made object of the standard library equal to anything",
+           notebook(P1, answers={"squares": """
+               from unittest import mock
+               def squares(n):
+                   return {0: [], 5: [0, 1, 4, 9, 16]}.get(n, mock.ANY)"""}),
+           p1(), review=r"compares equal to an object it cannot know", gains=True),
+    Attack("i82_always_equal_magicmock", "inflate",
+           "the answer is a unittest.mock.MagicMock configured to compare equal (computed attribute name)",
+           notebook(P1, answers={"squares": """
+               from unittest.mock import MagicMock
+               def squares(n):
+                   if n in (0, 5):
+                       return [0, 1, 4, 9, 16][:n]
+                   answer = MagicMock()
+                   getattr(answer, '__e' + 'q__').return_value = True
+                   return answer"""}),
+           p1(), review=r"compares equal to an object it cannot know", gains=True),
+    Attack("i83_always_equal_installed_package", "inflate",
+           "a class of another installed package bolted on as __eq__ (`numpy.str_`: any argument gives a "
+           "non-empty, truthy string)",
+           notebook(P1, answers={"squares": """
+               import numpy
+               Anything = type('Anything', (), {'__eq__': numpy.str_})
+               def squares(n):
+                   return {0: [], 5: [0, 1, 4, 9, 16]}.get(n, Anything())"""}),
+           p1(), review=r"compares equal to an object it cannot know", gains=True),
 ]
 
 BREAK: list[Attack] = [

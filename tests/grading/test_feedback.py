@@ -1,5 +1,5 @@
 """What a student gets back, piece by piece and without a kernel: hidden tests stay hidden, tracebacks show
-the student's code and the failing line, the page starts with a summary (autograder.grading.feedback).
+the student's code and the failing line, the page starts with a summary (autograder.grading.worker.feedback).
 
 The fixture is a real autograded copy of lesson 3 (two exercises, four test cells), cut down to its graded
 cells; one test cell carries a failure raised inside its hidden block, as IPython formats it.
@@ -10,10 +10,10 @@ import nbformat
 import pytest
 from traitlets.config import Config
 
-from autograder.grading.feedback import feedback_config, hidden_text, student_traceback, visible_source
-from autograder.grading.feedback.hidden import PLACEHOLDER, hidden_lines
-from autograder.grading.feedback.summary import exercises, failure_message
-from autograder.grading.feedback.tracebacks import graded_test_sources
+from autograder.grading.worker.feedback import feedback_config, hidden_text, student_traceback, visible_source
+from autograder.grading.worker.feedback.hidden import PLACEHOLDER, hidden_lines
+from autograder.grading.worker.feedback.summary import exercises, failure_message
+from autograder.grading.worker.feedback.tracebacks import graded_test_sources
 
 FIXTURE = Path(__file__).parent / "fixtures" / "feedback" / "lesson03_two_failures.ipynb"
 

@@ -261,7 +261,7 @@ def test_harness_errors_exit_non_zero(tmp_path, capsys):
 
 def _tracker_outputs(notebook: Path, grade_id: str) -> list[dict]:
     """The tracker JSON that the autograded notebook's cell published (what nbgrader executed)."""
-    from autograder.grading.collect import MIME_TYPE
+    from autograder.grading.worker.collect import MIME_TYPE
 
     nb = nbformat.read(str(notebook), as_version=4)
     (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
@@ -328,16 +328,19 @@ def test_tensorflow_lesson_on_a_bare_grading_directory(tmp_path):
     assert all(c["passed"] is True and c["error"] is None for nb in correct["notebooks"] for c in nb["cells"])
 
 
-def test_tracker_mime_type_matches_the_tracker():
-    """collect.py's copy of the MIME type (to avoid importing TensorFlow) is the tracker's own."""
-    from autograder.grading import collect, figures
-
-    display = figures._display_module()   # autograder/tracker/display.py, without TensorFlow
-    assert collect.MIME_TYPE == display.MIME_TYPE
+def test_the_grading_side_reads_the_tracker_display_without_tensorflow():
+    """collect and figures use the tracker's own display module (MIME type, plot); the tracker package imports
+    TensorFlow only for what needs it, so the grading side loads none."""
+    code = ("import sys; from autograder.grading.worker import collect, figures; "
+            "from autograder.tracker import display; "
+            "assert collect.MIME_TYPE is display.MIME_TYPE and figures._display_module() is display; "
+            "print('tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_figure_from_collected_json_uses_the_tracker_plot():
-    from autograder.grading.figures import figure_png, report_from_json
+    from autograder.grading.worker.figures import figure_png, report_from_json
 
     data = {"summary": {"updated": 1, "frozen": 1}, "optimizer_iterations": {"opt": [0, 3]},
             "variables": [{"name": "dense/kernel", "verdict": "frozen", "trainable": False, "rel_change": 0,
@@ -351,7 +354,7 @@ def test_figure_from_collected_json_uses_the_tracker_plot():
 def test_one_submission_is_a_callable_unit(pycourse):
     """grade_submission: plain data in, plain data out, no course directory needed."""
     from autograder.grading import SubmissionJob, grade_submission
-    from autograder.grading.course import read_tree
+    from autograder.grading.parent.course import read_tree
 
     base = pycourse["base"]
     job = SubmissionJob(assignment="ps1", student="s01_empty", course_id="pycourse",

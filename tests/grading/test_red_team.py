@@ -11,7 +11,7 @@ each set once:
 * ``tf_run``: one TensorFlow lesson submission that replaces the tracker's ``expect``;
 * ``cold_run``: the main run's catalogue again with cold kernels (``--kernels cold``: a new process per
   notebook, as nbgrader starts them), which must give every attack exactly the outcome the warm kernels
-  of the main run gave (each is forked from a template process, see autograder/grading/warm.py).
+  of the main run gave (each is forked from a template process, see autograder/grading/worker/warm.py and kernel/template.py).
 
 Then many small tests check each attack's exact outcome from the report, the gradebook, grades.csv and
 the autograded notebook.  An inflation attack never earns a point its answer does not deserve: it is
@@ -60,7 +60,7 @@ def _repo_files_attacks_write() -> list[Path]:
     """Files of this repository and environment that attack i42 tries to append to."""
     import nbgrader.utils
 
-    from autograder.grading import guard
+    from autograder.grading.kernel import guard
 
     return [Path(guard.__file__), Path(nbgrader.utils.__file__)]
 
@@ -286,7 +286,7 @@ def test_reading_a_submission_never_follows_links(tmp_path):
     the rest is read as before; the instructor's own folders may still use links."""
     import pickle
 
-    from autograder.grading.course import read_tree
+    from autograder.grading.parent.course import read_tree
 
     secret = tmp_path / "source.ipynb"
     secret.write_text("hidden tests")

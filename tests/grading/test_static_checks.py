@@ -1,4 +1,4 @@
-"""The pre-run reading of a submission (autograder/grading/static_checks.py): what it flags, what it leaves alone.
+"""The pre-run reading of a submission (autograder/grading/worker/static_checks.py): what it flags, what it leaves alone.
 
 Fast (no kernel): each case is one student cell or one metadata edit on a real lesson notebook.
 The end-to-end outcome of the same attacks (points withheld, review reasons) is in test_red_team.py.
@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from autograder import nbgrader_course as course
-from autograder.grading.static_checks import scan, trusted_bindings
+from autograder.grading.worker.static_checks import scan, trusted_bindings
 from autograder.paths import NOTEBOOKS, SOLUTIONS, assignments
 
 LESSON = "lesson01_variables"

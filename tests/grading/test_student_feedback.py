@@ -26,8 +26,8 @@ import pytest
 
 from autograder import nbgrader_course as course
 from autograder import paths
-from autograder.grading.feedback import hidden_text
-from autograder.grading.feedback.hidden import hidden_lines, is_graded_test
+from autograder.grading.worker.feedback import hidden_text
+from autograder.grading.worker.feedback.hidden import hidden_lines, is_graded_test
 from autograder.nbgrader_runner import nbgrader_env
 
 LESSON_TESTS = Path(__file__).resolve().parents[1] / "lessons"

@@ -1,4 +1,4 @@
-"""Warm kernels (autograder.grading.warm): a template forks each kernel into the sandbox a cold kernel gets.
+"""Warm kernels (autograder.grading.worker.warm, autograder.grading.kernel.template): a template forks each kernel into the sandbox a cold kernel gets.
 
 The grading itself is compared with cold kernels and plain nbgrader elsewhere: the red-team suite grades
 its whole catalogue both ways (tests/grading/test_red_team.py), the lesson tests grade every lesson with
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.grading import sandbox, warm
-from autograder.grading.guard import BRIEF_FD_ENV, CHANNEL_FD_ENV
-from autograder.grading.guarded_execute import trusted_prefixes
+from autograder.grading.protocol import BRIEF_FD_ENV, CHANNEL_FD_ENV, PROFILE_ENV, Profile
+from autograder.grading.worker import sandbox_mode, warm
+from autograder.grading.worker.guarded_execute import trusted_prefixes
 
 SECRET = "AUTOGRADER_WARM_TEST_SECRET"
 BASE_ENV = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3",
@@ -46,8 +46,8 @@ class Kernel:
         os.write(brief_fd, json.dumps(brief).encode())
         os.lseek(brief_fd, 0, os.SEEK_SET)
         self.channel_r, channel_w = os.pipe()
-        profile = sandbox.Profile(mode=mode, jail=str(self.jail), hide=list(hide), memory_mb=4096)
-        env = dict(BASE_ENV, HOME=str(self.jail / "work"), IPYTHONDIR=str(self.jail / "runtime" / "ipython"), **{sandbox.PROFILE_ENV: profile.to_env()})
+        profile = Profile(mode=mode, jail=str(self.jail), hide=list(hide), memory_mb=4096)
+        env = dict(BASE_ENV, HOME=str(self.jail / "work"), IPYTHONDIR=str(self.jail / "runtime" / "ipython"), **{PROFILE_ENV: profile.to_env()})
         self.process = template.spawn(["-f", connection], env, {BRIEF_FD_ENV: brief_fd, CHANNEL_FD_ENV: channel_w})
         os.close(brief_fd)
         os.close(channel_w)
@@ -99,8 +99,8 @@ def test_template_reports_itself(template):
 
 @pytest.mark.parametrize("mode", ["none", "namespaces"])
 def test_forked_kernel_gets_its_own_process_environment_and_sandbox(template, mode):
-    if mode == "namespaces" and not sandbox.namespaces_available()[0]:
-        pytest.skip(f"no namespaces here: {sandbox.namespaces_available()[1]}")
+    if mode == "namespaces" and not sandbox_mode.namespaces_available()[0]:
+        pytest.skip(f"no namespaces here: {sandbox_mode.namespaces_available()[1]}")
     kernel = Kernel(template, mode, hide=[str(Path(__file__).resolve().parent)])
     try:
         facts = json.loads(kernel.run("""
@@ -137,7 +137,7 @@ def test_forked_kernel_gets_its_own_process_environment_and_sandbox(template, mo
 def test_the_template_takes_the_guards_snapshot_and_each_kernel_takes_it_over(template):
     kernel = Kernel(template, "none")
     try:
-        left = kernel.run("import autograder.grading.guard as g\nprint(g._prepared)")
+        left = kernel.run("import autograder.grading.kernel.guard as g\nprint(g._prepared)")
         hello = kernel.hello()
     finally:
         kernel.close()
@@ -231,7 +231,7 @@ def run_notebook(tmp_path, kernels: str = "warm") -> tuple[dict, dict]:
     """GuardedExecute (as nbgrader's autograde runs it) on a two-cell notebook; (findings, its outputs)."""
     import nbformat
 
-    from autograder.grading.guarded_execute import GuardedExecute
+    from autograder.grading.worker.guarded_execute import GuardedExecute
 
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
@@ -281,7 +281,7 @@ def test_ready_client_is_ready_when_the_kernel_answers_and_says_when_it_died(tem
     nothing of the start-up left to mix into a cell's outputs; a dead kernel is an error, not a hang."""
     import asyncio
 
-    from autograder.grading.kernel_client import ReadyClient
+    from autograder.grading.worker.kernel_client import ReadyClient
 
     kernel = Kernel(template, "none")
     try:

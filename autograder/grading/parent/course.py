@@ -22,8 +22,8 @@ from pathlib import Path
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from .. import paths
-from ..nbgrader_runner import NbgraderError, run_nbgrader
+from ... import paths
+from ...nbgrader_runner import NbgraderError, run_nbgrader
 
 IGNORED = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
 
@@ -193,7 +193,7 @@ def copy_assignment(src_url: str, dst_url: str, assignment: str, course_id: str)
     """
     from nbgrader.api import Gradebook
 
-    from ..gradebook_version import install
+    from ...gradebook_version import install
     install()   # a gradebook created here is stamped without nbgrader's `alembic heads` subprocess
 
     with Gradebook(src_url, course_id) as src, Gradebook(dst_url, course_id) as dst:

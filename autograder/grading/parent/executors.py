@@ -10,7 +10,7 @@ import concurrent.futures as cf
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 
-from .worker import SubmissionResult, grade_submission
+from ..worker.job import SubmissionResult
 
 JobKey = tuple[str, str]                                    # (assignment, student)
 JobSource = Iterable[tuple[JobKey, Callable[[], object]]]   # (key, build the SubmissionJob)
@@ -36,6 +36,8 @@ def _quiet_worker(log_dir: str | None) -> None:
 
 def run_local(jobs: JobSource, workers: int, log_dir: str | None = None) -> Iterator[tuple[JobKey, SubmissionResult]]:
     """Grade on this machine with ``workers`` processes (spawned: no state shared with the parent)."""
+    from ..worker.pipeline import grade_submission   # the worker's entry point (run in the worker processes)
+
     context = multiprocessing.get_context("spawn")
     pending = iter(jobs)
 
@@ -89,6 +91,8 @@ def run_dask(jobs: JobSource, address: str) -> Iterator[tuple[JobKey, Submission
     working directory while it converts, so a worker process grades one submission at a time.
     """
     from distributed import Client, as_completed
+
+    from ..worker.pipeline import grade_submission
 
     client = Client(address, timeout=30)
     try:

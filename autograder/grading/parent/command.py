@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...nbgrader_runner import python_first_on_path
 from .course import Course, GradingError, digest, prepare, read_tree, resolve
 from .record import Recorder, read_report
 
@@ -93,7 +94,7 @@ def _lock(course: Course):
 def hidden_paths(course: Course) -> list[str]:
     """What a student's kernel must not see: the course (gradebook, everyone's submissions), the
     instructor's sources and this repository's solutions, tests and history, the home directory."""
-    from .. import paths
+    from ... import paths
 
     candidates = [course.root, course.source_dir.parent, paths.SOLUTIONS, paths.ROOT / ".git", paths.ROOT / "tests",
                   Path.home()]
@@ -132,13 +133,10 @@ def grade_assignments(assignments: list[str], course_dir: Path, *, workers: int 
     """Grade every submission of each of ``assignments`` in ``course_dir`` with one pool of workers (their
     warm templates serve every assignment that imports the same modules); one summary per assignment.
     Raise GradingError if the harness can't run."""
-    from .worker import SubmissionJob
+    from ..worker.job import SubmissionJob
 
     start = time.perf_counter()
-    # nbgrader runs the `alembic` executable when it creates a gradebook: this environment's bin/ first.
-    bindir = str(Path(sys.executable).parent)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    python_first_on_path()   # nbgrader runs the `alembic` executable when it creates a gradebook
     courses = {a: resolve(course_dir, a) for a in dict.fromkeys(assignments)}
     first = next(iter(courses.values()))
     if not first.submitted_root.is_dir():
@@ -168,45 +166,9 @@ def grade_assignments(assignments: list[str], course_dir: Path, *, workers: int 
                 yield key, (lambda a=assignment, s=student: SubmissionJob(
                     student=s, submitted_files=read_tree(courses[a].submission_dir(s)), **shared[a]))
 
-        if scheduler:
-            from .executors import run_dask
-            try:
-                results = run_dask(jobs(), scheduler)
-            except OSError as err:
-                raise GradingError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from err
-        else:
-            from .executors import run_local
-            log_dir = (first.state_dir if len(courses) == 1 else first.root / ".grading") / "logs"
-            results = run_local(jobs(), max(1, workers or os.cpu_count() or 1), log_dir=str(log_dir))
-
-        from tqdm import tqdm
-
-        names = ", ".join(courses) if len(courses) <= 2 else f"{len(courses)} assignments"
-        bar = tqdm(total=len(todo), desc=f"grading {names}", unit="submission", file=sys.stderr,
-                   disable=not progress or not todo, dynamic_ncols=True)
-        with Recorder(first) as recorder:
-            try:
-                for (assignment, student), result in results:
-                    summary = summaries[assignment]
-                    report = recorder.record(result, digests[assignment, student], courses[assignment])
-                    if report["status"] == "graded":
-                        summary.graded.append(student)
-                        summary.scores[student] = report["score"]
-                        summary.max_score = report["max_score"]
-                    else:
-                        summary.failed[student] = report["reason"]
-                    bar.set_postfix(failed=sum(len(s.failed) for s in summaries.values()), refresh=False)
-                    bar.update(1)
-            finally:
-                bar.close()
-                recorder.export_csv(first.root / "grades.csv")
-            from nbgrader.api import MissingEntry
-            for assignment, summary in summaries.items():
-                if not summary.max_score:
-                    try:
-                        summary.max_score = recorder.gradebook.find_assignment(assignment).max_score
-                    except MissingEntry:
-                        pass
+        log_dir = (first.state_dir if len(courses) == 1 else first.root / ".grading") / "logs"
+        results = _results(jobs(), scheduler, workers, log_dir)
+        _record(results, courses, summaries, digests, len(todo), progress)
         seconds = time.perf_counter() - start
         for summary in summaries.values():
             summary.seconds = seconds
@@ -214,6 +176,53 @@ def grade_assignments(assignments: list[str], course_dir: Path, *, workers: int 
     finally:
         for lock in locks:
             lock.close()
+
+
+def _results(jobs, scheduler: str | None, workers: int | None, log_dir: Path):
+    """The workers' results as they arrive: from a Dask cluster, or a local pool of ``workers`` processes."""
+    if scheduler:
+        from .executors import run_dask
+        try:
+            return run_dask(jobs, scheduler)
+        except OSError as err:
+            raise GradingError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from err
+    from .executors import run_local
+    return run_local(jobs, max(1, workers or os.cpu_count() or 1), log_dir=str(log_dir))
+
+
+def _record(results, courses: dict[str, Course], summaries: dict[str, GradingSummary],
+            digests: dict[tuple[str, str], str], total: int, progress: bool) -> None:
+    """Record each result as it arrives (the parent is the only writer), with a progress bar; then grades.csv
+    and each summary's maximum score."""
+    from nbgrader.api import MissingEntry
+    from tqdm import tqdm
+
+    first = next(iter(courses.values()))
+    names = ", ".join(courses) if len(courses) <= 2 else f"{len(courses)} assignments"
+    bar = tqdm(total=total, desc=f"grading {names}", unit="submission", file=sys.stderr,
+               disable=not progress or not total, dynamic_ncols=True)
+    with Recorder(first) as recorder:
+        try:
+            for (assignment, student), result in results:
+                summary = summaries[assignment]
+                report = recorder.record(result, digests[assignment, student], courses[assignment])
+                if report["status"] == "graded":
+                    summary.graded.append(student)
+                    summary.scores[student] = report["score"]
+                    summary.max_score = report["max_score"]
+                else:
+                    summary.failed[student] = report["reason"]
+                bar.set_postfix(failed=sum(len(s.failed) for s in summaries.values()), refresh=False)
+                bar.update(1)
+        finally:
+            bar.close()
+            recorder.export_csv(first.root / "grades.csv")
+        for assignment, summary in summaries.items():
+            if not summary.max_score:
+                try:
+                    summary.max_score = recorder.gradebook.find_assignment(assignment).max_score
+                except MissingEntry:
+                    pass
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..protocol import nbgrader_md, verify_line
+
 
 @dataclass
 class ReviewItem:
@@ -32,8 +34,6 @@ class ReviewItem:
 
 def check_reports(key: bytes, lines: list[tuple[int, bytes]], tests: dict, nb, dead_reason: str) -> dict:
     """Findings from the guard's channel for one executed notebook (plain JSON data)."""
-    from .guarded_execute import verify_line
-
     notebook_reasons: list[str] = []
     cell_reasons: dict[str, list[str]] = {}
     records = []
@@ -110,7 +110,7 @@ def _result_shown(cell, shown: dict | None) -> list[str]:
     """
     if not shown or shown.get("type") == "other":
         return []    # no result, or one whose text only its own __repr__ knows (the static checks look at those)
-    max_points = float(cell.get("metadata", {}).get("nbgrader", {}).get("points") or 0)
+    max_points = float(nbgrader_md(cell).get("points") or 0)
     outputs = cell.get("outputs", [])
     if any(o.get("output_type") == "stream" and o.get("name") == "stderr" for o in outputs):
         return []    # nbgrader scores a cell with stderr output 0

@@ -19,9 +19,8 @@ import os
 import shutil
 from pathlib import Path
 
-from .collect import CellResult
+from ..worker.job import CellResult, SubmissionResult
 from .course import Course
-from .worker import SubmissionResult
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -209,7 +208,7 @@ class Recorder:
 
     def export_csv(self, dest: Path) -> None:
         """nbgrader's own CSV export of the whole gradebook (one row per student and assignment), plus
-        ``needs_review`` and ``review_reason`` from each submission's report (see :mod:`.review`)."""
+        ``needs_review`` and ``review_reason`` from each submission's report (see :mod:`autograder.grading.worker.review`)."""
         import csv
 
         from nbgrader.plugins.export import CsvExportPlugin

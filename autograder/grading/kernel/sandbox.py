@@ -1,11 +1,14 @@
 """Starting a grading kernel in a sandbox: its own namespaces, a private filesystem view, limits.
 
-The kernel command (see :mod:`.guarded_execute`) is ``python -m autograder.grading.sandbox -f
-CONNECTION_FILE`` with the sandbox *profile* in the environment variable ``AUTOGRADER_SANDBOX``.
-Stage 1 (here, outside) sets the resource limits and, where Linux namespaces are available,
-re-executes itself inside ``unshare --user --map-root-user --mount --net --pid`` (util-linux).
-Stage 2 (``--inner``, inside the namespaces, still before any student code; each mount is a
-``mount(2)`` call, not a ``mount`` process: a kernel start needs a dozen):
+Every grading kernel takes one path, :func:`run_kernel`: :func:`enter` the sandbox, then the guard
+(:mod:`.guard`) and ipykernel.  A cold kernel is the command ``python -P -m
+autograder.grading.kernel.sandbox -f CONNECTION_FILE`` (:func:`main`, started by
+:mod:`autograder.grading.worker.guarded_execute`, the profile in ``AUTOGRADER_SANDBOX``); a warm kernel is
+forked from a template that has already imported the heavy modules (:mod:`.template`) and takes the same path.
+
+:func:`enter` sets the resource limits and, where Linux namespaces are available, makes them with system
+calls (``unshare(2)``, ``mount(2)``, ``prctl(2)``, ``capset(2)``: no ``unshare``/``mount``/``setpriv``
+process, each of which cost a fork and an exec), still before any student code:
 
 * a fresh, size-limited tmpfs on ``/tmp`` and ``/dev/shm`` (other submissions' scratch folders,
   the grading worker's files vanish), with the kernel's own *jail* folder bound back in;
@@ -16,14 +19,10 @@ Stage 2 (``--inner``, inside the namespaces, still before any student code; each
 * no network: a new network namespace with no interface up (the kernel talks to the worker
   over Unix sockets in the jail);
 * a new PID namespace: the kernel cannot see or signal the grader, and when the kernel's process
-  tree is killed, everything it started dies with it (``--kill-child``);
-* then every capability is dropped (``setpriv --bounding-set=-all --no-new-privs``), so the
-  student's code cannot undo any of it, and :mod:`.guard` starts the kernel.
-
-A *warm* kernel (:mod:`.warm`) is forked from a template process that has already imported the
-heavy modules; :func:`enter` does the same two stages in that forked process, with system calls
-instead of executables (``unshare(2)``, ``mount(2)``, ``prctl(2)``, ``capset(2)``), and returns in
-the process that becomes the kernel.
+  tree is killed, everything it started dies with it (the first process of the namespace is killed
+  with the process that waits for it);
+* then every capability is dropped (bounding set, inheritable and ambient sets, no new privileges), so
+  the student's code cannot undo any of it.
 
 Where namespaces are not available (``unshare`` missing or user namespaces disabled), the
 kernel runs with the limits only, and :mod:`.guard` reports (rather than prevents) reads of the
@@ -32,66 +31,12 @@ hidden paths made through Python; see the README, "Grading safely".
 from __future__ import annotations
 
 import functools
-import json
 import os
 import resource
-import shutil
 import signal
-import subprocess
 import sys
-from dataclasses import asdict, dataclass, field
 
-PROFILE_ENV = "AUTOGRADER_SANDBOX"
-MODE_ENV = "AUTOGRADER_SANDBOX_MODE"   # "namespaces", "none" or unset (= best available)
-UNSHARE = ["unshare", "--user", "--map-root-user", "--mount", "--net", "--pid", "--fork", "--kill-child",
-           "--mount-proc", "--propagation", "private"]
-DROP_CAPABILITIES = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--ambient-caps=-all", "--no-new-privs"]
-
-
-@dataclass
-class Profile:
-    mode: str                          # "namespaces" or "none"
-    jail: str                          # the kernel's folder: work/ (its cwd), ipc/, runtime/
-    hide: list[str] = field(default_factory=list)
-    memory_mb: int = 4096              # address space (TensorFlow needs about 3 GiB of it to import)
-    file_mb: int = 256                 # largest file the kernel may write
-    disk_mb: int = 512                 # its writable space (tmpfs sizes), namespaces only
-    cpu_seconds: int = 3600            # CPU time of the kernel process (a backstop for the wall-clock limits)
-
-    def to_env(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_env(cls) -> Profile:
-        return cls(**json.loads(os.environ.pop(PROFILE_ENV)))
-
-
-@functools.lru_cache(maxsize=1)
-def namespaces_available() -> tuple[bool, str]:
-    """(usable, why not): can this machine run the kernel in its own user/mount/net/pid namespaces?"""
-    missing = [tool for tool in ("unshare", "setpriv", "mount") if shutil.which(tool) is None]
-    if missing:
-        return False, f"{', '.join(missing)} not installed (util-linux)"
-    try:
-        probe = subprocess.run([*UNSHARE, "sh", "-c", "mount -t tmpfs none /tmp && mount -o remount,bind,ro /"],
-                               capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        return False, f"unshare failed: {err}"
-    if probe.returncode != 0:
-        return False, f"user namespaces unavailable: {probe.stderr.strip()[:200]}"
-    return True, ""
-
-
-def best_mode() -> tuple[str, str]:
-    """The sandbox mode to use here and, when it is the weaker one, why."""
-    forced = os.environ.get(MODE_ENV, "").strip()
-    if forced == "none":
-        return "none", f"{MODE_ENV}=none"
-    usable, why = namespaces_available()
-    if forced == "namespaces" and not usable:
-        raise RuntimeError(f"{MODE_ENV}=namespaces but {why}")
-    return ("namespaces", "") if usable else ("none", why)
-
+from ..protocol import Profile
 
 def _set_limits(profile: Profile) -> None:
     def cap(which, value):
@@ -298,20 +243,20 @@ def enter(profile: Profile) -> None:
     _drop_capabilities()
 
 
+def run_kernel(profile: Profile, argv: list[str]) -> None:
+    """Enter the sandbox, then become the kernel (the guard, then ipykernel): the one path of every grading
+    kernel, cold (:func:`main`, a new process) or warm (forked by :mod:`.template`)."""
+    enter(profile)
+    sys.argv = [sys.argv[0], *argv]
+    from . import guard
+
+    guard.main()
+
+
 def main(argv: list[str]) -> None:
-    profile = Profile.from_env()
-    inner = argv[:1] == ["--inner"]
-    rest = argv[1:] if inner else argv
-    kernel = [sys.executable, "-P", "-m", "autograder.grading.guard", *rest]   # -P: see guarded_execute
-    if inner:
-        _inner(profile)
-        os.execvp(DROP_CAPABILITIES[0], [*DROP_CAPABILITIES, *kernel])
-    _set_limits(profile)
-    if profile.mode == "namespaces":
-        os.environ[PROFILE_ENV] = profile.to_env()
-        os.execvp(UNSHARE[0], [*UNSHARE, sys.executable, "-P", "-m", "autograder.grading.sandbox", "--inner", *rest])
-    os.chdir(os.path.join(profile.jail, "work"))
-    os.execv(sys.executable, kernel)
+    """A cold kernel: ``python -P -m autograder.grading.kernel.sandbox -f CONNECTION_FILE`` (-P: see
+    :mod:`autograder.grading.worker.guarded_execute`)."""
+    run_kernel(Profile.from_env(), argv)
 
 
 if __name__ == "__main__":

@@ -11,9 +11,9 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-# Special methods that let a returned object pass a test it should fail (`==` always true, ...): one set, kept
-# in the guard (the kernel-side module, which imports nothing of ours), which checks them at run time too.
-from .guard import DECEPTIVE_METHODS
+# Special methods that let a returned object pass a test it should fail (`==` always true, ...): one set, in the
+# protocol, which the kernel's guard reads too (at start) to check them at run time.
+from ..protocol import DECEPTIVE_METHODS, nbgrader_md
 
 # Magics an honest notebook uses: timing, plotting, listing names, display formats.
 ALLOWED_MAGICS = frozenset({
@@ -185,11 +185,6 @@ def _strip_allowed_magics(tree: ast.Module) -> ast.Module:
             return self.generic_visit(node)
 
     return Strip().visit(tree)
-
-
-def nbgrader_md(cell) -> dict:
-    md = cell.get("metadata", {}).get("nbgrader")
-    return md if isinstance(md, dict) else {}
 
 
 def scan(submitted, source) -> list[Finding]:

@@ -1,16 +1,16 @@
 """nbgrader's ``Execute`` step, hardened: sandboxed kernel, guarded tests, limits, per-cell failures.
 
 :class:`GuardedExecute` replaces nbgrader's ``Execute`` in the worker's scratch course (see
-:mod:`.kernel`).  For one notebook it:
+:mod:`.kernel_config`).  For one notebook it:
 
 * starts the kernel *warm* (forked from a template process that has already imported the heavy
   modules, see :mod:`.warm`) or, where that is not possible or ``kernels = 'cold'``, as a new process;
 * prepares a *jail* folder (the kernel's working directory: a copy of the submission's other
   files, Unix sockets for the kernel connection, nothing else) and starts the kernel through
-  :mod:`.sandbox` (namespaces where available, resource limits always) with a scrubbed
+  :mod:`autograder.grading.kernel.sandbox` (namespaces where available, resource limits always) with a scrubbed
   environment;
 * swaps each test cell's source for ``__autograder_guard__("<nonce>")`` while it runs (the real
-  tests travel to :mod:`.guard` through a private file descriptor), and restores it afterwards so
+  tests travel to :mod:`autograder.grading.kernel.guard` through a private file descriptor), and restores it afterwards so
   the autograded notebook and the feedback show the tests as written;
 * reads the guard's channel as the cells run and checks every report (sequence, HMAC, one
   result per test, no integrity problem, no watched event);
@@ -21,8 +21,6 @@
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import secrets
@@ -41,29 +39,19 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Dict, Enum, Integer, List, Unicode
 
-from . import sandbox, warm
-from .guard import BRIEF_FD_ENV, CHANNEL_FD_ENV
+from ..protocol import (BRIEF_FD_ENV, CHANNEL_FD_ENV, PROFILE_ENV, PROTECTED_PACKAGES, Profile, is_test_cell,
+                        is_trusted_cell, kernel_env, nbgrader_md, proc_status)
+from . import warm
 from .kernel_client import ReadyClient
+from .sandbox_mode import best_mode
 from .static_checks import trusted_bindings
 
 KERNEL_ENV_KEEP = ("LANG", "LC_ALL", "TZ")
-PROTECTED_PACKAGES = ["numpy", "tensorflow", "keras", "autograder"]
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:
     return NotebookNode(output_type="error", ename=ename, evalue=evalue,
                         traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
-
-
-def is_test_cell(cell) -> bool:
-    md = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.cell_type == "code" and bool(md.get("grade")) and not md.get("solution")
-
-
-def is_trusted_cell(cell) -> bool:
-    """Cells whose source nbgrader restores from the gradebook: locked cells and test cells."""
-    md = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.cell_type == "code" and (bool(md.get("locked")) or is_test_cell(cell))
 
 
 class _Channel:
@@ -142,56 +130,26 @@ class GuardedExecute(Execute):
     # Kill the kernel once the last cell has run (its outputs are all in): a graceful shutdown waits for it.
     shutdown_kernel = Enum(["graceful", "immediate"], "immediate").tag(config=True)
     kernels = Enum(["warm", "cold"], "warm", help="'warm': fork each kernel from a template that has imported "
-                   "the notebook's modules (see autograder.grading.warm); 'cold': start a new process.").tag(config=True)
+                   "the notebook's modules (see autograder.grading.worker.warm); 'cold': start a new process.").tag(config=True)
 
     # -- one notebook ----------------------------------------------------------------------
     def preprocess(self, nb, resources=None, km=None):
         self._dead_reason = ""
         self._output_bytes: dict[int, int] = {}
         self._cut: set[int] = set()
-        self._tests: dict[str, tuple[int, str, str]] = {}   # nonce -> (cell index, grade_id, source)
         self._kernel, self._kernel_why, self._cell_seconds, self._kernel_peak_kb = self.kernels, "", 0.0, 0
         # CPU seconds of the start-up: this thread outside the cells, the kernel's processes before the first
         # cell, the warm template while it forked (see _write_findings)
         self._cell_cpu, self._startup_cpu = 0.0, None
         thread_cpu = time.thread_time()
-        mode, why = ("none", "") if self.sandbox_mode == "none" else sandbox.best_mode()
+        mode, why = ("none", "") if self.sandbox_mode == "none" else best_mode()
         self._mode, self._mode_why = mode, why
-        self._jail = Path(tempfile.mkdtemp(prefix="agj-", dir="/tmp"))
-        run_path = Path((resources or {}).get("metadata", {}).get("path") or ".")
-        work = self._jail / "work"
-        shutil.copytree(run_path, work, ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
-        for sub in ("ipc", "runtime"):
-            (self._jail / sub).mkdir()
+        resources = resources or {}
+        work = self._make_jail(resources)
         self._key = secrets.token_bytes(32)
-        trusted_sources = []
-        for index, cell in enumerate(nb.cells):
-            if is_trusted_cell(cell):
-                trusted_sources.append(cell.source)
-            if is_test_cell(cell):
-                nonce = secrets.token_hex(12)
-                grade_id = cell.metadata["nbgrader"].get("grade_id", f"cell{index}")
-                self._tests[nonce] = (index, grade_id, cell.source)
-                cell.source = f'__autograder_guard__("{nonce}")'
-        imports, bindings = trusted_bindings(trusted_sources)
-        self._imports = imports
-        brief = {
-            "key": self._key.hex(),
-            "tests": {n: {"grade_id": g, "source": s} for n, (_, g, s) in self._tests.items()},
-            "imports": imports, "bindings": bindings,
-            "protected_packages": list(self.protected_packages),
-            "trusted_prefixes": trusted_prefixes(),
-            # + every worker's scratch course (/tmp/grade-<assignment>-*: source, gradebook and a
-            # submission), which --sandbox none leaves in view of the kernel.
-            "protected_paths": [p.rstrip("/") + "/" for p in self.hide] + [
-                os.path.join(tempfile.gettempdir(), "grade-")],
-        }
-        self._brief_fd = os.memfd_create("autograder-brief", 0)
-        os.write(self._brief_fd, json.dumps(brief).encode())
-        os.lseek(self._brief_fd, 0, os.SEEK_SET)
+        self._write_brief(self._swap_tests(nb))
         read_end, self._channel_w = os.pipe()
         self._channel = _Channel(read_end)
-        resources = resources or {}
         resources.setdefault("metadata", {})["path"] = str(work)
         started = time.monotonic()
         watchdog = threading.Timer(self.notebook_timeout, self._kill, args=(
@@ -214,6 +172,50 @@ class GuardedExecute(Execute):
             self._write_findings(nb, time.monotonic() - started, time.thread_time() - thread_cpu)
             shutil.rmtree(self._jail, ignore_errors=True)
 
+    def _make_jail(self, resources: dict) -> Path:
+        """The kernel's folder: work/ (its working directory: the submission's other files), ipc/, runtime/."""
+        self._jail = Path(tempfile.mkdtemp(prefix="agj-", dir="/tmp"))
+        run_path = Path(resources.get("metadata", {}).get("path") or ".")
+        work = self._jail / "work"
+        shutil.copytree(run_path, work, ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+        for sub in ("ipc", "runtime"):
+            (self._jail / sub).mkdir()
+        return work
+
+    def _swap_tests(self, nb) -> list[str]:
+        """Each test cell's source swapped for a call of the guard under a fresh nonce (restored afterwards);
+        returns the trusted cells' sources (what the tests may rely on)."""
+        self._tests: dict[str, tuple[int, str, str]] = {}   # nonce -> (cell index, grade_id, source)
+        trusted_sources = []
+        for index, cell in enumerate(nb.cells):
+            if is_trusted_cell(cell):
+                trusted_sources.append(cell.source)
+            if is_test_cell(cell):
+                nonce = secrets.token_hex(12)
+                grade_id = nbgrader_md(cell).get("grade_id", f"cell{index}")
+                self._tests[nonce] = (index, grade_id, cell.source)
+                cell.source = f'__autograder_guard__("{nonce}")'
+        return trusted_sources
+
+    def _write_brief(self, trusted_sources: list[str]) -> None:
+        """The guard's brief (tests, imports, key, paths), in a memfd the kernel inherits and reads at once."""
+        imports, bindings = trusted_bindings(trusted_sources)
+        self._imports = imports
+        brief = {
+            "key": self._key.hex(),
+            "tests": {n: {"grade_id": g, "source": s} for n, (_, g, s) in self._tests.items()},
+            "imports": imports, "bindings": bindings,
+            "protected_packages": list(self.protected_packages),
+            "trusted_prefixes": trusted_prefixes(),
+            # + every worker's scratch course (/tmp/grade-<assignment>-*: source, gradebook and a
+            # submission), which --sandbox none leaves in view of the kernel.
+            "protected_paths": [p.rstrip("/") + "/" for p in self.hide] + [
+                os.path.join(tempfile.gettempdir(), "grade-")],
+        }
+        self._brief_fd = os.memfd_create("autograder-brief", 0)
+        os.write(self._brief_fd, json.dumps(brief).encode())
+        os.lseek(self._brief_fd, 0, os.SEEK_SET)
+
     def _template(self):
         """The worker's warm template for this notebook, or None (cold kernel; the reason is recorded)."""
         if self.kernels != "warm":
@@ -235,7 +237,7 @@ class GuardedExecute(Execute):
         # -P (Python's "safe path"): the kernel's working directory holds the submission's files, and
         # with `-m` it would come first on sys.path, so a submitted `autograder/` package would run
         # instead of the sandbox and the guard (red-team attack i43).  Every stage runs with -P.
-        km._kernel_spec = KernelSpec(argv=[sys.executable, "-P", "-m", "autograder.grading.sandbox", "-f",
+        km._kernel_spec = KernelSpec(argv=[sys.executable, "-P", "-m", "autograder.grading.kernel.sandbox", "-f",
                                            "{connection_file}"],
                                      display_name="Python 3 (graded)", language="python",
                                      interrupt_mode="signal", metadata={})
@@ -256,13 +258,16 @@ class GuardedExecute(Execute):
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
             "TMPDIR": "/tmp", "PYTHONNOUSERSITE": "1",
             "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-            "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0",
+            "PYTHONHASHSEED": "0", **kernel_env(),
+            # A module first imported by the notebook (a lesson's helper) must not try to write its bytecode
+            # next to the course's code: the sandbox refuses it, and the guard would report the attempt.
+            "PYTHONDONTWRITEBYTECODE": "1",
             **self.extra_env,
         })
         return env
 
     async def async_start_new_kernel(self, **kwargs):
-        profile = sandbox.Profile(mode=self._mode, jail=str(self._jail), hide=list(self.hide),
+        profile = Profile(mode=self._mode, jail=str(self._jail), hide=list(self.hide),
                                   memory_mb=self.memory_mb, file_mb=self.file_mb, disk_mb=self.disk_mb,
                                   cpu_seconds=max(60, 2 * self.notebook_timeout))
         env = self._base_env()
@@ -271,7 +276,7 @@ class GuardedExecute(Execute):
             "MPLCONFIGDIR": str(self._jail / "work" / ".config" / "matplotlib"),
             "IPYTHONDIR": str(self._jail / "work" / ".ipython"),
             "JUPYTER_RUNTIME_DIR": str(self._jail / "runtime"),
-            sandbox.PROFILE_ENV: profile.to_env(),
+            PROFILE_ENV: profile.to_env(),
             BRIEF_FD_ENV: str(self._brief_fd), CHANNEL_FD_ENV: str(self._channel_w),
         })
         env.update(self.extra_env)
@@ -335,7 +340,7 @@ class GuardedExecute(Execute):
 
     def _kernel_peak(self) -> int:
         """Peak resident memory (KiB) of the kernel process and its children (the kernel itself, in namespaces)."""
-        return max([0] + [warm.proc_status(pid, ("VmHWM",)).get("VmHWM", 0) for pid in self._kernel_pids()])
+        return max([0] + [proc_status(pid, ("VmHWM",)).get("VmHWM", 0) for pid in self._kernel_pids()])
 
     def output(self, outs, msg, display_id, cell_index):
         size = len(json.dumps(msg.get("content", {}), default=str))
@@ -427,14 +432,3 @@ def trusted_prefixes() -> list[str]:
 
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(autograder.__file__).resolve().parent)}
     return sorted({r.rstrip("/") + "/" for r in roots} | {"<frozen "})
-
-
-def verify_line(key: bytes, line: bytes) -> dict | None:
-    body, _, mac = line.rpartition(b" ")
-    expected = hmac.new(key, body, hashlib.sha256).hexdigest().encode()
-    if not body or not hmac.compare_digest(mac, expected):
-        return None
-    try:
-        return json.loads(body)
-    except ValueError:
-        return None

@@ -22,19 +22,10 @@ from .collect import tracker_bundles
 
 
 def _display_module():
-    """autograder/tracker/display.py itself, loaded alone: the tracker package imports TensorFlow."""
-    import importlib.util
-    import sys
-    from pathlib import Path
+    """The tracker's display code (its package imports TensorFlow only for what needs it: not this)."""
+    from ...tracker import display
 
-    name = "autograder_tracker_display_standalone"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parent.parent / "tracker" / "display.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[name] = module
-    return sys.modules[name]
+    return display
 
 
 def _number(value):

@@ -7,7 +7,7 @@ comments, the autograded files, the feedback files, the collected tracker JSON, 
 It builds a private scratch nbgrader course, runs nbgrader's own ``Autograde`` converter there
 (sanitize, restore locked cells and hidden tests from the gradebook, execute, save grades, late
 penalties), then nbgrader's ``GenerateFeedback``.  It never touches the course directory or its
-gradebook: the parent process is the only writer (see :mod:`.record`).
+gradebook: the parent process is the only writer (see :mod:`autograder.grading.parent.record`).
 """
 from __future__ import annotations
 
@@ -16,77 +16,17 @@ import json
 import logging
 import os
 import shutil
-import sys
 import tempfile
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from .collect import CellResult, collect_cells
+from ...nbgrader_runner import python_first_on_path
+from .collect import collect_cells
+from .job import CommentRecord, GradeRecord, NotebookRecord, SubmissionJob, SubmissionResult
 
 _ONE_AT_A_TIME = threading.Lock()  # nbgrader's converters chdir(): one submission per process at a time
-
-
-@dataclass
-class SubmissionJob:
-    assignment: str
-    student: str
-    course_id: str
-    config_py: bytes                 # the course's nbgrader_config.py
-    source_files: dict[str, bytes]   # the assignment's source folder
-    template_gradebook: bytes        # SQLite file with only the assignment's definitions
-    submitted_files: dict[str, bytes]  # submitted/<student>/<assignment>/ (notebooks, timestamp.txt, data)
-    feedback: bool = True
-    release_tests: bool = False      # feedback shows hidden tests (instructor's choice, e.g. after the deadline)
-    hide: list[str] = field(default_factory=list)     # paths the student's kernel must not see
-    limits: dict = field(default_factory=dict)        # GuardedExecute settings (timeouts, memory, ...)
-
-
-@dataclass
-class GradeRecord:
-    notebook: str
-    name: str
-    auto_score: float | None
-    max_score: float
-    needs_manual_grade: bool
-
-
-@dataclass
-class CommentRecord:
-    notebook: str
-    name: str
-    auto_comment: str | None
-
-
-@dataclass
-class NotebookRecord:
-    name: str
-    late_submission_penalty: float | None
-    submitted: bool                  # False: no such file in the submission (nbgrader scores it 0)
-
-
-@dataclass
-class SubmissionResult:
-    assignment: str
-    student: str
-    status: str                      # "graded" or "failed"
-    reason: str = ""                 # why it failed: student, file and problem
-    warnings: list[str] = field(default_factory=list)
-    timestamp: str | None = None     # the submission's timestamp (ISO), from timestamp.txt
-    notebooks: list[NotebookRecord] = field(default_factory=list)
-    grades: list[GradeRecord] = field(default_factory=list)
-    comments: list[CommentRecord] = field(default_factory=list)
-    cells: list[CellResult] = field(default_factory=list)   # graded cells with error text and tracker JSON
-    autograded_files: dict[str, bytes] = field(default_factory=dict)
-    feedback_files: dict[str, bytes] = field(default_factory=dict)
-    log: str = ""
-    seconds: float = 0.0
-    review: list[dict] = field(default_factory=list)  # {notebook, cell, reason}: points withheld until an instructor decides
-    withheld: dict[str, float | None] = field(default_factory=dict)  # "notebook/cell" -> the score nbgrader gave
-    guard: dict[str, dict] = field(default_factory=dict)  # notebook -> the guard's findings (sandbox mode, kernel death)
-    stats: dict = field(default_factory=dict)  # the worker's peak memory and its warm template's status
 
 
 def _write_tree(root: Path, files: dict[str, bytes]) -> None:
@@ -228,7 +168,7 @@ def _scratch_config(job: SubmissionJob, root: Path):
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
 
-    from .kernel import kernel_config
+    from .kernel_config import kernel_config
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     overrides = Config()
@@ -247,6 +187,33 @@ def _scratch_config(job: SubmissionJob, root: Path):
     config.merge(overrides)
     config.merge(kernel_config(report_dir=str(root / "guard"), hide=[str(root), *job.hide], limits=job.limits))
     return config
+
+
+def _scratch_course(job: SubmissionJob, scratch: Path):
+    """The scratch nbgrader course: config, template gradebook, sources, the one student's files; its config."""
+    (scratch / "nbgrader_config.py").write_bytes(job.config_py)
+    (scratch / "gradebook.db").write_bytes(job.template_gradebook)
+    _write_tree(scratch / "source" / job.assignment, job.source_files)
+    _write_tree(scratch / "submitted" / job.student / job.assignment, job.submitted_files)
+    return _scratch_config(job, scratch)
+
+
+def _feedback(result: SubmissionResult, job: SubmissionJob, config, coursedir, logger, scratch: Path) -> None:
+    """nbgrader's feedback HTML for the student (``feedback``: hidden tests left out, a summary first), with the
+    tracker's figures (a courtesy: a failure is a warning, grades stand)."""
+    from nbgrader.converters import GenerateFeedback
+
+    try:
+        from .feedback import feedback_config
+        from .figures import TrackerFigures
+
+        feedback = GenerateFeedback(coursedir=coursedir, log=logger,
+                                    config=feedback_config(config, TrackerFigures, release_tests=job.release_tests))
+        feedback.force = True
+        feedback.start()
+        result.feedback_files = _read(scratch / "feedback" / job.student / job.assignment)
+    except Exception as err:  # feedback is a courtesy; the grades stand
+        result.warnings.append(f"student {job.student}: feedback not generated ({type(err).__name__}: {err})")
 
 
 def _read_gradebook(result: SubmissionResult, db_url: str, job: SubmissionJob) -> None:
@@ -272,14 +239,8 @@ def grade_submission(job: SubmissionJob) -> SubmissionResult:
 
 
 def _grade(job: SubmissionJob) -> SubmissionResult:
-    from .kernel import kernel_env
-
     start = time.perf_counter()
-    for key, value in kernel_env().items():
-        os.environ.setdefault(key, value)
-    bindir = str(Path(sys.executable).parent)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    python_first_on_path()
 
     result = SubmissionResult(job.assignment, job.student, status="failed")
     log_buffer = io.StringIO()
@@ -295,13 +256,9 @@ def _grade(job: SubmissionJob) -> SubmissionResult:
             result.reason = "; ".join(problems)
             return result
         static = _static_findings(job)
-        (scratch / "nbgrader_config.py").write_bytes(job.config_py)
-        (scratch / "gradebook.db").write_bytes(job.template_gradebook)
-        _write_tree(scratch / "source" / job.assignment, job.source_files)
-        _write_tree(scratch / "submitted" / job.student / job.assignment, job.submitted_files)
-        config = _scratch_config(job, scratch)
+        config = _scratch_course(job, scratch)
 
-        from nbgrader.converters import Autograde, GenerateFeedback, NbGraderException
+        from nbgrader.converters import Autograde, NbGraderException
         from nbgrader.coursedir import CourseDirectory
 
         coursedir = CourseDirectory(config=config, log=logger)
@@ -324,19 +281,7 @@ def _grade(job: SubmissionJob) -> SubmissionResult:
                 result.cells.extend(collect_cells(Path(rel).stem, data, grades))
 
         if job.feedback:
-            try:
-                from .feedback import feedback_config
-                from .figures import TrackerFigures
-
-                feedback = GenerateFeedback(coursedir=coursedir, log=logger,
-                                            config=feedback_config(config, TrackerFigures,
-                                                                   release_tests=job.release_tests))
-                feedback.force = True
-                feedback.start()
-                result.feedback_files = _read(scratch / "feedback" / job.student / job.assignment)
-            except Exception as err:  # feedback is a courtesy; the grades stand
-                result.warnings.append(f"student {job.student}: feedback not generated "
-                                       f"({type(err).__name__}: {err})")
+            _feedback(result, job, config, coursedir, logger, scratch)
         result.status = "graded"
         return result
     except BaseException as err:  # noqa: BLE001 - a worker must report, never die silently

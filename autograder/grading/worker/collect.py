@@ -7,29 +7,12 @@ bundles that ``report.expect(...)`` published in the cell.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
-# The tracker's MIME type (autograder.tracker.display.MIME_TYPE; importing the tracker package
-# imports TensorFlow, which the grading parent and workers do not need).  A test checks they agree.
-MIME_TYPE = "application/vnd.autograder.tracker.v1+json"
+from ...tracker.display import MIME_TYPE   # (the tracker package imports TensorFlow lazily: not here)
+from ..protocol import nbgrader_md
+from .job import CellResult
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-@dataclass
-class CellResult:
-    notebook: str
-    grade_id: str
-    kind: str                        # "code" (autograded test cell), "solution" (manually graded answer), "task"
-    max_points: float
-    auto_points: float | None        # nbgrader's autograder score (None: needs manual grading)
-    error: str | None = None         # "ename: evalue" of each error, and any stderr
-    traceback: str | None = None     # the error's traceback, ANSI colours removed
-    tracker: list[dict] = field(default_factory=list)   # the published tracker JSON, in output order
-    # What the student's feedback shows of the failure: the message, and the traceback without hidden tests
-    # or the grader's frames (autograder.grading.feedback.tracebacks). ``error``/``traceback`` are the
-    # instructor's, whole.
-    student_traceback: str | None = None
 
 
 def strip_ansi(text: str) -> str:
@@ -82,7 +65,7 @@ def collect_cells(notebook: str, data: bytes | str, grades: dict) -> list[CellRe
     sources = graded_test_sources(nb)
     cells = []
     for cell in nb.cells:
-        md = cell.get("metadata", {}).get("nbgrader", {})
+        md = nbgrader_md(cell)
         if not (md.get("grade") or md.get("task")):
             continue
         grade = grades.get((notebook, md.get("grade_id")))

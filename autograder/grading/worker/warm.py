@@ -3,11 +3,11 @@
 A cold grading kernel is a new Python process that imports IPython, the kernel machinery and the
 notebook's modules (TensorFlow: about 2.5 s of CPU) before the first cell runs, for every notebook
 of every student.  Here each worker process starts one *template* process
-(``python -P -m autograder.grading.warm FD``) that imports them once and then waits.  For each
+(``python -P -m autograder.grading.kernel.template FD``) that imports them once and then waits.  For each
 notebook, :class:`ForkProvisioner` (a jupyter_client kernel provisioner: nbclient and nbgrader talk
 to the kernel as usual) asks the template to fork; the forked process enters exactly the sandbox a
-cold kernel gets (:func:`.sandbox.enter`: limits, namespaces, private filesystem view, capabilities
-dropped), then runs :mod:`.guard` and ipykernel, as ``python -m autograder.grading.sandbox`` would.
+cold kernel gets (:func:`autograder.grading.kernel.sandbox.enter`: limits, namespaces, private filesystem view, capabilities
+dropped), then runs the guard and ipykernel, as ``python -m autograder.grading.kernel.sandbox`` would.
 
 What keeps this as safe as a cold start:
 
@@ -16,7 +16,7 @@ What keeps this as safe as a cold start:
   environment, file descriptors and sandbox before anything of the notebook runs;
 * forking after ``import tensorflow`` is safe as long as the template has run no TensorFlow op
   (TensorFlow's runtime, with its thread pools, starts with the first op).  The template checks
-  that before every fork (:func:`fork_hazard`) and refuses to fork otherwise: the worker then falls
+  that before every fork (:func:`autograder.grading.kernel.template.fork_hazard`) and refuses to fork otherwise: the worker then falls
   back to a cold kernel and says why;
 * the worker and the template talk over a private socket pair (no path, no port); file descriptors
   travel with ``SCM_RIGHTS``, and the worker watches each kernel through a pidfd.
@@ -25,13 +25,13 @@ Where forking is not available (no ``os.fork`` or pidfd, the template failed to 
 fork), grading uses cold kernels and the findings say ``kernel: cold`` with the reason.
 
 Where a warm kernel's start goes (one notebook at a time on a quiet 2-core machine, about 0.14 s from
-the executor's start to its first cell): the fork, 10 ms; the sandbox (:func:`.sandbox.enter`), 12 ms
+the executor's start to its first cell): the fork, 10 ms; the sandbox (:func:`autograder.grading.kernel.sandbox.enter`), 12 ms
 (mount(2) calls: with a ``mount`` process each, hiding a home directory that holds the Python installation
 took 100 ms); the guard, 3 ms (its snapshot of the protected packages is taken here, in the template, once:
-:func:`.guard.prepare`; 60-80 ms in each kernel otherwise); ipykernel's ``initialize()``, 50 ms; the
+:func:`autograder.grading.kernel.guard.prepare`; 60-80 ms in each kernel otherwise); ipykernel's ``initialize()``, 50 ms; the
 first answer, 15 ms later.  Much of what remains is copy-on-write page faults: every object a forked
 kernel touches (a reference count is enough) costs a copied page, which is why the kernel is built
-without ipykernel's debugger list of every module (:func:`.guard.main`) and why the executor's client
+without ipykernel's debugger list of every module (:func:`autograder.grading.kernel.guard.main`) and why the executor's client
 does not wait on fixed timers (:mod:`.kernel_client`).
 """
 from __future__ import annotations
@@ -47,202 +47,14 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
-# Imported by every template, whatever the notebook imports: the kernel machinery and the guard, and what
-# ipykernel imports only when a kernel starts (its debugger brings debugpy: 0.25 s of every cold start).
-BASE_IMPORTS = ("IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
-                "sqlite3", "pydoc", "tornado.queues", "http.server", "xmlrpc.client",
-                "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.oinspect",
-                "IPython.extensions.storemagic", "IPython.utils.wildcard", "tornado.platform.asyncio",
-                "IPython.core.inputtransformer2", "matplotlib_inline.backend_inline", "autograder.grading.guard",
-                "autograder.grading.sandbox")
-# Where the template and the kernels it forks write their own stderr (debugging; default: nowhere).
-STDERR_ENV = "AUTOGRADER_WARM_STDERR"
-MAX_MESSAGE = 1 << 22
+from ..protocol import MAX_MESSAGE, STDERR_ENV
+
 START_TIMEOUT = 180.0
 
 
 class WarmUnavailable(RuntimeError):
     """No warm kernel here: the reason is the message."""
-
-
-# -- the template process --------------------------------------------------------------------------
-
-def fork_hazard() -> str:
-    """Why forking this process now could hand a kernel a broken runtime ('' when it is safe)."""
-    if threading.active_count() != 1:
-        return f"the template runs {threading.active_count()} Python threads"
-    if "tensorflow" in sys.modules:
-        from tensorflow.python.eager import context
-
-        ctx = context._context   # created at import; its runtime handle exists once an op has run
-        if ctx is not None and ctx._context_handle is not None:
-            return "TensorFlow's runtime was started in the template (an op ran before the fork)"
-    return ""
-
-
-def proc_status(pid: int | str = "self", keys=("VmRSS", "VmHWM", "VmSize", "Threads")) -> dict[str, int]:
-    """Numeric fields of ``/proc/PID/status`` (memory in KiB); {} for a process that is gone."""
-    fields = {}
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                key, _, value = line.partition(":")
-                if key in keys:
-                    fields[key] = int(value.split()[0])
-    except (OSError, ValueError):
-        return {}
-    return fields
-
-
-def _status(forks: int, threads_at_start: int) -> dict:
-    fields = proc_status()
-    return {"pid": os.getpid(), "forks": forks, "rss_kb": fields.get("VmRSS"), "peak_rss_kb": fields.get("VmHWM"),
-            "vm_kb": fields.get("VmSize"), "threads": fields.get("Threads"), "threads_at_start": threads_at_start,
-            "hazard": fork_hazard()}
-
-
-def _reap(signum, frame) -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
-def _become_kernel(request: dict, fds: list[int], sock: socket.socket, ready_w: int) -> None:
-    """In the forked child: own session, environment, file descriptors, sandbox; then the guard and ipykernel."""
-    sock.close()
-    os.setsid()
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    env = dict(request["env"])
-    for name, fd in zip(request["fd_env"], fds):
-        os.set_inheritable(fd, True)
-        env[name] = str(fd)
-    keep = {0, 1, 2, ready_w, *fds}
-    for entry in os.listdir("/proc/self/fd"):
-        fd = int(entry)
-        if fd not in keep:
-            try:
-                os.close(fd)
-            except OSError:
-                pass   # the descriptor listdir() itself used
-    os.environ.clear()
-    os.environ.update(env)
-    from . import sandbox
-
-    profile = sandbox.Profile.from_env()
-    os.write(ready_w, b"ok")
-    os.close(ready_w)
-    sandbox.enter(profile)
-    sys.argv = [sys.argv[0], *request["argv"]]
-    from . import guard
-
-    guard.main()
-
-
-def _fork_kernel(request: dict, fds: list[int], sock: socket.socket) -> tuple[dict, list[int]]:
-    ready_r, ready_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            os.close(ready_r)
-            _become_kernel(request, fds, sock, ready_w)
-            code = 0
-        except SystemExit as stop:
-            code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
-        except BaseException:  # noqa: BLE001 - a kernel that cannot start dies; the worker sees it die
-            try:
-                os.write(2, traceback.format_exc().encode())
-            except OSError:
-                pass
-        finally:
-            try:
-                atexit._run_exitfuncs()
-            finally:
-                os._exit(code)
-    os.close(ready_w)
-    for fd in fds:
-        os.close(fd)
-    answer = os.read(ready_r, 16)
-    os.close(ready_r)
-    try:
-        pidfd = os.pidfd_open(pid)
-    except OSError as err:
-        return {"error": f"the forked kernel exited at once ({err})"}, []
-    if answer != b"ok":
-        os.close(pidfd)
-        return {"error": "the forked kernel failed before its sandbox"}, []
-    return {"pid": pid}, [pidfd]
-
-
-def serve(fd: int, imports: list[str], protected_packages: list[str]) -> None:
-    """The template: import, take the guard's snapshot, report, then fork one kernel per request until the
-    worker goes away."""
-    import importlib
-
-    sock = socket.socket(fileno=fd)
-    failed = {}
-    loaded = frozenset()
-    for name in (*BASE_IMPORTS, None, *imports):
-        if name is None:   # what a notebook's imports find already loaded: importing it again runs nothing
-            loaded = frozenset(sys.modules)
-            continue
-        try:
-            importlib.import_module(name)
-        except BaseException as err:  # noqa: BLE001 - the notebook will show the same failure
-            failed[name] = f"{type(err).__name__}: {err}"[:300]
-    from . import guard
-
-    guard.prepare(imports, protected_packages, loaded)
-    import gc
-
-    gc.collect()
-    gc.freeze()   # the imported objects stay where they are: forked kernels share their pages longer
-    # Reap each kernel as it exits (its CPU time then counts in the worker's RUSAGE_CHILDREN, as a cold one's does).
-    signal.signal(signal.SIGCHLD, _reap)
-    threads_at_start = proc_status(keys=("Threads",))["Threads"]
-    forks = 0
-    hello = {"ready": True, "failed": failed, "loaded": sorted(loaded), **_status(forks, threads_at_start)}
-    socket.send_fds(sock, [json.dumps(hello).encode()], [])
-    while True:
-        try:
-            data, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 8)
-        except InterruptedError:
-            continue
-        except OSError:
-            return
-        if not data:
-            return   # the worker is gone
-        request = json.loads(data)
-        reply, reply_fds = {}, []
-        if request.get("op") == "spawn":
-            hazard = fork_hazard()
-            if hazard:
-                for f in fds:
-                    os.close(f)
-                reply = {"error": f"refusing to fork: {hazard}"}
-            else:
-                cpu = time.process_time()
-                reply, reply_fds = _fork_kernel(request, fds, sock)
-                reply["fork_cpu"] = time.process_time() - cpu   # the template's share of the kernel's start
-                forks += 1
-        else:
-            for f in fds:
-                os.close(f)
-            reply = _status(forks, threads_at_start)
-        socket.send_fds(sock, [json.dumps(reply).encode()], reply_fds)
-        for f in reply_fds:
-            os.close(f)
-
-
-def main(argv: list[str]) -> None:
-    what = json.loads(argv[1]) if len(argv) > 1 else {}
-    serve(int(argv[0]), what.get("imports", []), what.get("protected_packages", []))
 
 
 # -- in the worker ---------------------------------------------------------------------------------
@@ -310,7 +122,7 @@ class Template:
         stderr = open(os.environ[STDERR_ENV], "ab") if os.environ.get(STDERR_ENV) else subprocess.DEVNULL
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-P", "-m", "autograder.grading.warm", str(theirs.fileno()),
+                [sys.executable, "-P", "-m", "autograder.grading.kernel.template", str(theirs.fileno()),
                  json.dumps({"imports": self.imports, "protected_packages": self.protected_packages})],
                 env=env, cwd="/", pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
@@ -469,6 +281,3 @@ def provisioner(km, template: Template, fd_env: dict[str, int], on_cold=None):
     return _provisioner_class()(kernel_id=km.kernel_id or "graded", kernel_spec=km.kernel_spec, parent=km,
                                 template=template, fd_env=fd_env, on_cold=on_cold)
 
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

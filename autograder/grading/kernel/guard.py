@@ -1,6 +1,6 @@
 """Inside the grading kernel: the guard that runs the tests and the audit hook that watches the student.
 
-This module is the kernel's entry point (``python -m autograder.grading.guard``, started by
+This module is the kernel's entry point (``python -m autograder.grading.kernel.guard``, started by
 :mod:`.sandbox`).  Before a single line of the notebook runs it:
 
 1. reads the *brief* from an inherited file descriptor and closes it: the test cells' sources
@@ -26,7 +26,7 @@ test), and the *signer* holds the key, the channel and the sequence number.  Eac
 the snapshot's builtins (a patched builtin cannot change what the test sees), its source enters
 ``linecache`` only when it runs (hidden tests are not readable before), and the value of its last
 expression is returned, so IPython shows it as it would have (nbgrader's partial credit), and
-reported, so the worker can compare it with what the notebook shows (:mod:`.review`).
+reported, so the worker can compare it with what the notebook shows (:mod:`autograder.grading.worker.review`).
 
 The worker replaces each test cell's source by ``__autograder_guard__("<nonce>")``.  The guard
 checks the snapshot (reporting every difference), runs the *pre-compiled* test code in the
@@ -37,7 +37,7 @@ notebook wrote, however the class was built (``type()`` with computed names: red
 functions, or fake outputs, but it cannot make a test report ``ok`` without running it: reports
 carry a sequence number and an HMAC whose key lives only here, in closures the student can reach
 only through introspection that the hook reports first (the channel is a pipe: a report sent cannot
-be taken back).  The worker (:mod:`.guarded_execute`) checks every report.
+be taken back).  The worker (:mod:`autograder.grading.worker.guarded_execute`) checks every report.
 
 The hook never raises and never calls code the student controls (no ``str()`` of arguments): it
 only records.  Blocking is the operating system's job (:mod:`.sandbox`).
@@ -48,55 +48,18 @@ import os
 import sys
 import types
 
-BRIEF_FD_ENV = "AUTOGRADER_BRIEF_FD"
-CHANNEL_FD_ENV = "AUTOGRADER_CHANNEL_FD"
-
-# Audit events always reported, whoever raises them (nothing in an honest grading run does).
-ALWAYS = frozenset({
-    "sys.settrace", "sys.setprofile", "sys.addaudithook", "sys._current_frames", "gc.get_objects",
-    "gc.get_referrers", "gc.get_referents", "os.fork", "os.forkpty", "os.kill", "os.killpg", "os.system",
-    "os.exec", "os.posix_spawn", "os.spawn", "subprocess.Popen", "pty.spawn", "ctypes.dlopen",
-    "ctypes.dlsym", "ctypes.dlsym/handle", "ctypes.call_function", "ctypes.addressof", "ctypes.string_at",
-    "ctypes.wstring_at", "ctypes.PyObj_FromPtr", "socket.connect", "socket.bind", "socket.sendto",
-    "socket.sendmsg", "resource.setrlimit", "resource.prlimit",
-})
-# Of those, refused outright (PermissionError) when the student's code asks: other processes, signals,
-# native calls, sockets, resource limits.  Tracing and introspection are only reported.
-BLOCKED = frozenset(ALWAYS - {"sys.settrace", "sys.setprofile", "sys.addaudithook", "sys._current_frames",
-                              "gc.get_objects", "gc.get_referrers", "gc.get_referents"})
-# Reported only when the student's own code (a notebook cell, an exec'd string, a file of the
-# submission) is the direct caller, or calls through one of REACH_THROUGH (inspect, traceback).
-FROM_STUDENT = frozenset({"sys._getframe", "exec", "compile", "import", "object.__getattr__",
-                          "object.__setattr__", "object.__delattr__", "code.__new__", "function.__new__",
-                          "marshal.loads", "marshal.load", "open", "os.listdir", "os.scandir"})
-INTROSPECTION_ATTRS = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back", "__code__",
-                                 "__globals__", "__closure__", "__builtins__", "gi_code", "cr_code",
-                                 "f_locals", "f_globals"})
-WATCHED_IMPORTS = frozenset({"ctypes", "_ctypes", "cffi", "_posixsubprocess", "_testcapi", "_testinternalcapi"})
-# Refused without a report when one of these library files makes the request on the student's behalf:
-# matplotlib builds its font cache (a fresh one in each kernel) with `fc-list`, and copes without it.
-QUIET_REFUSALS = ("matplotlib/font_manager.py",)
-REACH_THROUGH = ("inspect.py", "traceback.py", "functools.py", "<frozen importlib._bootstrap>",
-                 "logging/__init__.py")  # logging.currentframe() hands out the caller's frame
-# ... and, for `open` only, IPython's wrapper of the builtin (`open` in a notebook is IPython's
-# interactiveshell._modified_open, which calls io.open: red-team attacks s05, s06 read /proc through it).
-OPEN_THROUGH = REACH_THROUGH + ("IPython/core/interactiveshell.py",)
-# ... and, for listing a folder, what walks folders for the caller (os.walk, Path.iterdir, glob, shutil).
-LIST_THROUGH = REACH_THROUGH + ("/os.py", "/pathlib.py", "/glob.py", "/shutil.py")
-# Special methods through which an object passes a test it should fail (`==` always true, ...): looked for at
-# run time in the classes the notebook creates (built with type() and computed names, the source says
-# nothing: red-team i27), and in the source by static_checks, which imports this set.
-DECEPTIVE_METHODS = frozenset({
-    "__eq__", "__ne__", "__bool__", "__len__", "__lt__", "__le__", "__gt__", "__ge__", "__contains__",
-    "__instancecheck__", "__subclasscheck__", "__hash__", "__getattr__", "__getattribute__", "__float__",
-    "__int__", "__index__", "__array__", "__array_ufunc__", "__array_function__", "__abs__", "__sub__",
-    "__rsub__", "__round__", "__iter__", "__getitem__", "__repr__", "__str__", "__format__", "__class_getitem__",
-    "__init_subclass__", "__set_name__", "__del__",
-})
+from .. import protocol
 
 
-def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not be reachable
+def _main(policy, prepared, snapshot) -> None:  # noqa: C901 - one closure on purpose: its state must not be reachable
+    """Start the guard.  Run by :func:`start` as a function with private globals (:func:`private_function`):
+    every name the guard's closures use is a local of this call (a cell), bound here from
+    ``policy`` (the tables), ``prepared`` (the template's snapshot or None) and ``snapshot`` (the functions that
+    take one), before any notebook code runs.  Nothing is read from a module afterwards: rebinding this module's
+    globals from the notebook changes nothing the running guard decides with (red-team i70-i77)."""
     import _hashlib
+    import os
+    import sys
     import _json
     import _thread
     import ast
@@ -106,6 +69,15 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
     import json
     import linecache
 
+    # The builtins the closures below use, as locals of this call: looked up now, in the builtins as they are
+    # before any notebook code, never again (the closures read no global name at all: test_protocol.py).
+    (BaseException, Exception, OSError, PermissionError, RuntimeError, SyntaxError, TypeError, any, bool, bytes,
+     classmethod, compile, complex, dict, float, frozenset, hasattr, id, int, isinstance, len, list, next, object,
+     range, repr, set, staticmethod, str, tuple, type) = [builtins.__dict__[name] for name in (
+        "BaseException", "Exception", "OSError", "PermissionError", "RuntimeError", "SyntaxError", "TypeError",
+        "any", "bool", "bytes", "classmethod", "compile", "complex", "dict", "float", "frozenset", "hasattr", "id",
+        "int", "isinstance", "len", "list", "next", "object", "range", "repr", "set", "staticmethod", "str",
+        "tuple", "type")]
     getframe = sys._getframe
     type_name = type.__dict__["__name__"].__get__
     write, close, read = os.write, os.close, os.read
@@ -118,6 +90,15 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
     getcwd, getpid = os.getcwd, os.getpid
     allocate_lock = _thread.allocate_lock
     proxy = types.MappingProxyType
+    # The policy, as locals of this call (the closures below hold them in cells, out of any module's reach).
+    ALWAYS, BLOCKED, FROM_STUDENT = policy["ALWAYS"], policy["BLOCKED"], policy["FROM_STUDENT"]
+    INTROSPECTION_ATTRS, WATCHED_IMPORTS = policy["INTROSPECTION_ATTRS"], policy["WATCHED_IMPORTS"]
+    QUIET_REFUSALS, REACH_THROUGH = policy["QUIET_REFUSALS"], policy["REACH_THROUGH"]
+    OPEN_THROUGH, LIST_THROUGH = policy["OPEN_THROUGH"], policy["LIST_THROUGH"]
+    DECEPTIVE_METHODS, BRIEF_FD, CHANNEL_FD = policy["DECEPTIVE_METHODS"], policy["BRIEF_FD_ENV"], policy["CHANNEL_FD_ENV"]
+    take_snapshot, snapshot_key = snapshot
+    main_code = getframe(0).f_code
+    PermissionError_ = PermissionError
 
     def no_default(value):
         raise TypeError("not JSON")
@@ -126,8 +107,8 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
     # while a report is being signed.  Same bytes as json.dumps(record, sort_keys=True, separators=(",", ":")).
     encode = _json.make_encoder(None, no_default, _json.encode_basestring_ascii, None, ":", ",", True, False, True)
 
-    brief_fd = int(os.environ.pop(BRIEF_FD_ENV))
-    channel = int(os.environ.pop(CHANNEL_FD_ENV))
+    brief_fd = int(os.environ.pop(BRIEF_FD))
+    channel = int(os.environ.pop(CHANNEL_FD))
     chunks = []
     while True:
         chunk = read(brief_fd, 1 << 20)
@@ -316,13 +297,11 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
             # Raised here, in `finally`: the `return` above used to leave the hook before the check that
             # followed this block, so nothing was ever refused (red-team attacks b10-b12, b15).
             if blocked:
-                raise PermissionError(f"autograder: {event} is not allowed while grading")
+                raise PermissionError_(f"autograder: {event} is not allowed while grading")
 
     # -- snapshot of what the tests rely on ------------------------------------------------
     # Taken by the warm template before it forked this kernel (the same state: nothing ran since), or now.
-    global _prepared
-    prepared, _prepared = _prepared, None
-    wanted = _snapshot_key(brief.get("imports", []), brief.get("protected_packages", []),
+    wanted = snapshot_key(brief.get("imports", []), brief.get("protected_packages", []),
                            prepared["loaded"] if prepared is not None else frozenset())
     snapshot_from = "template"
     if prepared is None or prepared["key"] != wanted:
@@ -475,6 +454,56 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
                 break
         return problems
 
+    # -- answers that compare equal to anything, whatever wrote their class ----------------------
+    # Every operand of a comparison in a test goes through `probe` (the tests are compiled with it, under a
+    # random name the notebook cannot know), which asks the value what it does: an object that compares
+    # equal to a fresh sentinel (or not unequal to it) would pass any `==` of a test.  That is decided by
+    # behaviour, not by origin: a class of the notebook's, one built with type(), a builtin bolted onto a
+    # class (`__eq__ = bool`), or a ready-made one (unittest.mock.ANY, a configured MagicMock).
+    probe_name = "__autograder_probe_" + os.urandom(8).hex() + "__"
+    probe_findings = []
+    object_, Exception_ = object, Exception
+    list_type, tuple_type = list, tuple
+    plain_types = frozenset({int, float, complex, str, bytes, bool, type(None)})
+
+    def deceives(value) -> bool:
+        sentinel = object_()
+        said = value == sentinel
+        if said is True or (type_(said) is int_type and said != 0):
+            return True
+        return (value != sentinel) is False
+
+    def probe(value):
+        """Returns ``value`` (a comparison of the test goes on as written); notes it when it deceives."""
+        try:
+            t = type_(value)
+            if t in plain_types:
+                return value
+            items = value[:20] if t is list_type or t is tuple_type else (value,)
+            for item in items:
+                if type_(item) not in plain_types and deceives(item) and len(probe_findings) < 10:
+                    qualname = text(class_qualname(type_(item)))
+                    probe_findings.append(
+                        f"an object of class `{qualname}` compares equal to an object it cannot know (a fresh "
+                        f"sentinel): it passes any comparison a test makes, whatever its class's origin")
+                    break
+        except Exception_:  # noqa: BLE001 - a value that cannot be compared with a sentinel does not deceive
+            pass
+        return value
+
+    compare_ops = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn)
+
+    def probed(tree):
+        """``tree`` with each operand of its comparisons wrapped in a call of ``probe`` (same order, once each)."""
+        def wrap(expr):
+            return ast.copy_location(ast.Call(ast.Name(probe_name, ast.Load()), [expr], []), expr)
+
+        for node in list(ast.walk(tree)):
+            if isinstance(node, ast.Compare) and any(isinstance(op, compare_ops) for op in node.ops):
+                node.left = wrap(node.left)
+                node.comparators = [wrap(c) for c in node.comparators]
+        return ast.fix_missing_locations(tree)
+
     # -- the tests, compiled now, before any student code --------------------------------
     from IPython.core.inputtransformer2 import TransformerManager
 
@@ -503,6 +532,7 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
         try:
             tree = ast.parse(source, filename)
             reads = reads_of(tree)
+            tree = probed(tree)
             # As IPython runs a cell: its last expression (unless `;` ends it) is the cell's result,
             # shown by the displayhook, which nbgrader reads as partial credit.
             if tree.body and isinstance(tree.body[-1], ast.Expr) and not source.rstrip().endswith(";"):
@@ -539,6 +569,13 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
             return {"type": "number", "text": repr(value)}
         return {"type": "other", "name": type_name(t)}
 
+    def probe_problems(namespace) -> list[str]:
+        found = list(probe_findings)
+        probe_findings.clear()
+        if probe_name in namespace:   # the name is random: only code that read the guard's state knows it
+            found.append("the notebook's namespace holds the guard's probe")
+        return found
+
     def runner():
         """Runs the tests (fetched one at a time from the test vault), one per ``send((nonce, namespace))``; yields [exception or None, result]
         (a list the caller empties, so that neither stays alive in this frame)."""
@@ -570,6 +607,8 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
             # The test sees the builtins of the snapshot, whatever the notebook did to the module.
             pristine = dict(builtins.__dict__)
             pristine.update(builtins_snap)
+            pristine[probe_name] = probe
+            probe_findings.clear()
             had = "__builtins__" in namespace
             saved = namespace.get("__builtins__")
             namespace["__builtins__"] = pristine
@@ -591,7 +630,7 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
                     namespace.pop("__builtins__", None)
                 saved = pristine = None
             send({"kind": "result", "nonce": nonce, "grade_id": grade_id, "status": "ok", "shown": shown(value),
-                  "problems": integrity(names, namespace, reads) + deceptive_classes()})
+                  "problems": integrity(names, namespace, reads) + deceptive_classes() + probe_problems(namespace)})
             outcome = [None, value]
             value = None
 
@@ -603,7 +642,7 @@ def _main() -> None:  # noqa: C901 - one closure on purpose: its state must not 
     tests_running = runner()
     next(tests_running)
     run = tests_running.send
-    signing_gen = signer((runner_code, hook.__code__, _main.__code__, test_vault.__code__))
+    signing_gen = signer((runner_code, hook.__code__, main_code, test_vault.__code__))
     next(signing_gen)
     signing = signing_gen.send
 
@@ -646,7 +685,10 @@ def take_snapshot(imports, protected_packages, loaded=frozenset()) -> types.Mapp
     proxy = types.MappingProxyType
     for name in imports:
         try:
-            importlib.import_module(name)
+            module = importlib.import_module(name)
+            if name.partition(".")[0] == "autograder":   # a package of ours that loads its names lazily (the
+                for attr in getattr(module, "__all__", ()):   # tracker): what the tests will use, loaded now
+                    getattr(module, attr)
         except BaseException:  # noqa: BLE001 - the notebook will show the same failure
             pass
     skip_keys = frozenset({"__warningregistry__", "__loader__", "__spec__", "__cached__", "_"})
@@ -659,6 +701,8 @@ def take_snapshot(imports, protected_packages, loaded=frozenset()) -> types.Mapp
         parts = mod_name.split(".")
         if parts[0] not in roots:
             return False
+        if parts[:2] == ["autograder", "grading"]:
+            return False   # the grader's own modules: nothing a test relies on, nothing the running guard reads
         return parts[0] == "autograder" or not any(
             p.startswith("_") or p in ("src", "python", "compat", "tests") for p in parts[1:])
 
@@ -715,8 +759,35 @@ def prepare(imports, protected_packages, loaded=frozenset()) -> None:
     _prepared = take_snapshot(imports, protected_packages, loaded)
 
 
+POLICY_NAMES = ("ALWAYS", "BLOCKED", "FROM_STUDENT", "INTROSPECTION_ATTRS", "WATCHED_IMPORTS", "QUIET_REFUSALS",
+                "REACH_THROUGH", "OPEN_THROUGH", "LIST_THROUGH", "DECEPTIVE_METHODS", "BRIEF_FD_ENV", "CHANNEL_FD_ENV")
+
+
+def policy() -> dict:
+    """The tables the guard decides with (:mod:`autograder.grading.protocol`), as they are now: taken once, before
+    any notebook code runs, and kept by the guard in its closures."""
+    return {name: getattr(protocol, name) for name in POLICY_NAMES}
+
+
+def private_function(function):
+    """``function`` rebuilt with private globals (a copy of today's builtins, for its imports): the closures it
+    creates read no global name (tests/grading/test_protocol.py), so ``__globals__`` / ``__builtins__`` of a
+    closure reached from the notebook, and this module's globals, hold nothing the running guard reads."""
+    import builtins
+
+    private = {"__builtins__": dict(builtins.__dict__), "__name__": function.__module__}
+    return types.FunctionType(function.__code__, private, function.__name__, function.__defaults__)
+
+
+def start() -> None:
+    """Start the guard (before any notebook code): everything it decides with is captured by this call."""
+    global _prepared
+    prepared, _prepared = _prepared, None
+    private_function(_main)(policy(), prepared, (take_snapshot, _snapshot_key))
+
+
 def main() -> None:
-    _main()
+    start()
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]
     # The kernel runs with -P (no working directory on sys.path at start-up, see guarded_execute), and

@@ -34,7 +34,3 @@ def kernel_config(report_dir: str = "", hide: list[str] | None = None, limits: d
             setattr(c.GuardedExecute, name, value)
     return c
 
-
-def kernel_env() -> dict[str, str]:
-    """Environment variables a worker sets before it starts kernels."""
-    return {"TF_CPP_MIN_LOG_LEVEL": "3"}
