@@ -79,7 +79,9 @@ Press **Validate** in the notebook's toolbar. It saves the notebook, runs it fro
 kernel, as the grader will, and lists the exercises whose tests fail (or says that they all pass).
 Passing the visible tests is not the whole grade: **hidden tests** re-run your functions on other seeds, shapes
 and data, so write code that works for any input the exercise allows. Each lesson's "How this lesson is graded"
-cell lists its exercises and their points."""
+cell lists its exercises and their points. Grading also sets limits that Validate does not: by default 300 s
+for one cell, 30 minutes for the whole notebook and 4 GiB of memory (your instructor may change them); the
+lessons need a small part of that."""
 
 SUBMIT = """\
 ## Submit

@@ -14,5 +14,7 @@ c.Validator.width = 250
 # Validate runs the visible tests only, with no limits: say what grading adds (README, "Grading").
 c.Validator.failed_warning = (
     "VALIDATION FAILED ON {num_failed} CELL(S)! If you submit your assignment as it is, you WILL NOT\n"
-    "receive full credit. Each failing cell is listed below with its message: the first line names the fix.\n")
+    "receive full credit. Each failing cell is listed below with its message: the first line names the fix.\n"
+    "(Grading also runs hidden tests, and limits each cell to 300 s, the notebook to 30 minutes and memory to\n"
+    "4 GiB by default; Validate does not.)\n")
 c.Validator.passed_warning = "NOTEBOOK PASSED ON {num_passed} CELL(S)!\n"

@@ -24,7 +24,7 @@ WRONG_ANSWERS = [
                                     + LOOP.format(variables="model.trainable_variables")},
         fails=frozenset({"test_train_bias_only_frozen"}),
         feedback=("`regressor/dense/kernel`: expected frozen, but it was updated",
-                  "it is trainable and was in the variables given to the optimizer"),
+                  "Leave it out of the variables you pass to `tape.gradient`/`apply_gradients`"),
     ),
     WrongAnswer(
         # Exercise 2: freezes the layer but differentiates and applies against model.weights.

@@ -71,6 +71,11 @@ def _read_only(path: str) -> None:
     _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | kept)
 
 
+# The whole `autograder` package (this file is autograder/grading/kernel/sandbox.py): a notebook imports more of
+# it than the kernel side (the tracker, a lesson's helpers), also when the repository lives under /tmp.
+_AUTOGRADER_PACKAGE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
 def _cover(path: str, options: str, keep: list[str]) -> None:
     """A tmpfs over the folder ``path``; what the kernel needs from under it (``keep``: the Python environment,
     this package) is held open first and bound back, read-only."""
@@ -114,7 +119,7 @@ def _inner(profile: Profile) -> None:
     size = f"size={profile.disk_mb}m"
     needed = [os.path.realpath(n) for n in (
         jail, sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.realpath(sys.executable),
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))))]
+        _AUTOGRADER_PACKAGE)]
     for path in ("/tmp", "/dev/shm"):
         if not os.path.isdir(path):
             continue
