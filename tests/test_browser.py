@@ -107,9 +107,9 @@ def test_student_runs_a_lesson_and_validates_it(browser, solved_course, tmp_path
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
         errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
         images = page.locator(".jp-OutputArea-output img")
-        # The plot's cell itself: JupyterLab draws only the cells in view, so a page screenshot taken right
-        # after scrolling could be empty.
-        _shot(page, "2-ran-all-plot", element=page.locator(".jp-CodeCell:has(.jp-OutputArea-output img)").first)
+        # The plot itself: JupyterLab draws only the cells in view, so a page screenshot taken right after
+        # scrolling could be empty (an element screenshot waits until the element is drawn).
+        _shot(page, "2-ran-all-plot", element=images.first)
         assert errors.count() == 0, errors.first.inner_text()
         assert images.count() >= 1, "the lesson's plot was not rendered"
         assert images.first.evaluate("img => img.naturalWidth > 100 && img.naturalHeight > 100")
