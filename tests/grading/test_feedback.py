@@ -4,18 +4,15 @@ the student's code and the failing line, the page starts with a summary (autogra
 The fixture is a real autograded copy of lesson 3 (two exercises, four test cells), cut down to its graded
 cells; one test cell carries a failure raised inside its hidden block, as IPython formats it.
 """
-from pathlib import Path
-
 import nbformat
 import pytest
-from traitlets.config import Config
+from feedback_pages import failing_notebook as _notebook
+from feedback_pages import render
 
-from autograder.grading.worker.feedback import feedback_config, hidden_text, student_traceback, visible_source
+from autograder.grading.worker.feedback import hidden_text, student_traceback, visible_source
 from autograder.grading.worker.feedback.hidden import PLACEHOLDER, hidden_lines
 from autograder.grading.worker.feedback.summary import exercises, failure_message
 from autograder.grading.worker.feedback.tracebacks import graded_test_sources
-
-FIXTURE = Path(__file__).parent / "fixtures" / "feedback" / "lesson03_two_failures.ipynb"
 
 SOURCE = '''"""Checks f."""
 assert f(1) == 2, "f(1) should be 2"
@@ -27,10 +24,6 @@ assert f(0) == 1
     ### BEGIN HIDDEN TESTS
     assert f(-1) == 0
     ### END HIDDEN TESTS'''
-
-
-def _notebook():
-    return nbformat.read(str(FIXTURE), as_version=4)
 
 
 def _errors(nb, grade_id):
@@ -94,8 +87,6 @@ def test_failure_message_of_stderr_and_of_a_cell_without_output():
 @pytest.fixture(scope="module")
 def page():
     """The fixture's feedback page, rendered as GenerateFeedback renders it."""
-    from feedback_pages import render
-
     return render(_notebook())
 
 
@@ -119,8 +110,6 @@ def test_the_page_starts_with_the_summary_and_carries_its_styles(page):
 def test_release_tests_shows_them_whole():
     """The instructor's option (--release-tests): the hidden blocks and the whole tracebacks are shown."""
     import html
-
-    from feedback_pages import render
 
     page = html.unescape(render(_notebook(), release_tests=True))
     assert "### BEGIN HIDDEN TESTS" in page and "autograder/tracker/report.py" in page
