@@ -6,18 +6,11 @@ bundles that ``report.expect(...)`` published in the cell.
 """
 from __future__ import annotations
 
-import re
 
 from ...tracker.display import MIME_TYPE   # (the tracker package imports TensorFlow lazily: not here)
 from ..protocol import nbgrader_md
+from .feedback.tracebacks import graded_test_sources, strip_ansi, student_traceback
 from .job import CellResult
-
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-def strip_ansi(text: str) -> str:
-    return ANSI.sub("", text)
-
 
 def tracker_bundles(outputs) -> list[dict]:
     """The tracker JSON of every display bundle in a cell's outputs."""
@@ -45,8 +38,6 @@ def error_text(outputs) -> tuple[str | None, str | None]:
 
 
 def student_traceback_text(outputs, sources: dict[str, str]) -> str | None:
-    from .feedback.tracebacks import student_traceback
-
     texts = ["\n".join(student_traceback(list(o.get("traceback", [])), sources))
              for o in outputs if o.get("output_type") == "error"]
     return "\n\n".join(texts) or None
@@ -58,8 +49,6 @@ def collect_cells(notebook: str, data: bytes | str, grades: dict) -> list[CellRe
     ``grades``: (notebook, grade_id) -> an object with ``auto_score`` and ``max_score`` (nbgrader's).
     """
     import nbformat
-
-    from .feedback.tracebacks import graded_test_sources
 
     nb = nbformat.reads(data.decode("utf-8") if isinstance(data, bytes) else data, as_version=4)
     sources = graded_test_sources(nb)

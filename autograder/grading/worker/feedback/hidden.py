@@ -12,16 +12,13 @@ import re
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
+from ...protocol import is_test_cell as is_graded_test  # a graded test cell: graded code, not an answer
+
 BEGIN = "### BEGIN HIDDEN TESTS"
 END = "### END HIDDEN TESTS"
 PLACEHOLDER = "# (hidden tests ran here: they are not shown in the feedback)"
 _BLOCK = re.compile(rf"^[ \t]*{re.escape(BEGIN)}.*?^[ \t]*{re.escape(END)}[^\n]*\n?", re.DOTALL | re.MULTILINE)
 _OPEN_BLOCK = re.compile(rf"^[ \t]*{re.escape(BEGIN)}.*\Z", re.DOTALL | re.MULTILINE)  # no END: hide to the end
-
-
-def is_graded_test(cell) -> bool:
-    md = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.get("cell_type") == "code" and bool(md.get("grade")) and not md.get("solution")
 
 
 def visible_source(source: str) -> str:
