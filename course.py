@@ -51,7 +51,8 @@ NBVAL_SUITES = {
         "--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=300", "notebooks",
     ],
 }
-MAIN_SUITE = ("unit and integration tests", ["tests"])
+# The slowest tests are listed at the end, so a maintainer sees what the 12-minute budget is spent on.
+MAIN_SUITE = ("unit and integration tests", ["tests", "--durations=25"])
 NO_TESTS_COLLECTED = 5  # pytest's exit status
 
 
