@@ -187,8 +187,12 @@ def _strip_allowed_magics(tree: ast.Module) -> ast.Module:
     return Strip().visit(tree)
 
 
-def scan(submitted, source) -> list[Finding]:
-    """Findings for one submitted notebook against its instructor's source notebook."""
+def scan(submitted, source, answer_cells: dict[int, str] | None = None) -> list[Finding]:
+    """Findings for one submitted notebook against its instructor's source notebook.
+
+    ``answer_cells`` (submitted index -> grade_id) names cells of a damaged notebook that stand where an answer
+    cell was expected but could not be told apart (:mod:`.repair`): they may bind what that answer's stub binds.
+    """
     findings: list[Finding] = []
     src_cells = {nbgrader_md(c).get("grade_id"): c for c in source.cells if nbgrader_md(c).get("grade_id")}
     src_sources = {c.source for c in source.cells if c.cell_type == "code"}
@@ -244,6 +248,8 @@ def scan(submitted, source) -> list[Finding]:
         own_modules = {name for name, (mod, attr) in trusted_bindings([cell.source])[1].items() if not attr}
         reasons = suspicious_code(_strip_allowed_magics(tree), module_names | own_modules)
         allowed = set()
+        if original is None and index in (answer_cells or {}):
+            original = src_cells.get(answer_cells[index])
         if original is not None:
             original_tree = parse(original.source)
             allowed = _top_level_bound(original_tree) if original_tree else set()
