@@ -58,6 +58,7 @@ class Match:
     unmatched: list[Unmatched] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)      # locked/test cells not found (nbgrader's own handling applies)
     copies: list[int] = field(default_factory=list)       # submitted cells holding a copy of a test or locked cell
+    extras: dict[int, str] = field(default_factory=dict)  # submitted cells split off an answer (index -> its grade_id)
 
     def partner(self, release_index: int) -> int | None:
         return self.pairs.get(release_index)
@@ -116,6 +117,8 @@ def _place_answers(release, submitted, rr: range, ss: range, match: Match) -> No
                     and j not in match.pairs.values()]
             if len(hits) == 1 and sum(line in submitted.cells[j].source for j in s_open) == 1:
                 match.pairs[i], match.how[i] = hits[0], "stub"
+                if len(answers) == 1:   # the rest of the stretch is what was split off it
+                    match.extras.update({j: nbgrader_md(release.cells[i])["grade_id"] for j in s_open if j != hits[0]})
 
 
 def _moved(release, submitted, match: Match) -> None:

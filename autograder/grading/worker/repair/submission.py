@@ -58,7 +58,7 @@ def repair_job(job):
         if repair.repaired is None:
             continue
         files[rel] = (nbformat.writes(repair.repaired) + "\n").encode("utf-8")
-        problems, hints = [], {}
+        problems, hints = [], dict(repair.match.extras)
         for item in repair.match.unmatched:
             problems.append({"answer": item.grade_id, "message": unmatched_message(item),
                              "tests": tests_of(release, item.grade_id)})

@@ -1,0 +1,146 @@
+"""Damaged notebooks graded fairly (issue 21; autograder/grading/worker/repair/).
+
+Fast (no kernel): every case of the catalogue (tests/grading/damage.py) on three lessons, correct and partly
+wrong, through the matcher and the repair: the exact note, the exact unrepairable answers, and a repaired
+notebook that nbgrader grades as the undamaged copy (every nbgrader cell once, its metadata, its source).
+One grading run (``test_graded_damaged_copies``) grades the copies whose outcome needs a kernel.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from damage import CASES, LESSONS, answers, gid, md  # noqa: E402
+
+from autograder import nbgrader_course as course  # noqa: E402
+from autograder.grading.worker.repair.match import is_anchor, normalized  # noqa: E402
+from autograder.grading.worker.repair.messages import note, unmatched_message  # noqa: E402
+from autograder.grading.worker.repair.repair import read_raw, repair_notebook  # noqa: E402
+from autograder.grading.worker.repair.submission import release_version  # noqa: E402
+from autograder.nbgrader_runner import nbgrader_env  # noqa: E402
+from autograder.paths import NOTEBOOKS, SOLUTIONS  # noqa: E402
+
+KEYS = ("grade", "grade_id", "locked", "points", "solution")
+
+
+@pytest.fixture(scope="module", params=LESSONS)
+def lesson(request):
+    name = request.param
+    source = nbformat.read(str(SOLUTIONS / name / f"{name}.ipynb"), as_version=4)
+    student = nbformat.read(str(NOTEBOOKS / name / f"{name}.ipynb"), as_version=4)
+    solved = course.solution_answers(source)
+    partly = {k: v for k, v in solved.items() if k != list(solved)[-1]}   # the last exercise left as released
+    return name, release_version(source), {"correct": course.answer(student, solved),
+                                           "partly_wrong": course.answer(student, partly)}
+
+
+def test_release_version_is_the_student_notebook(lesson):
+    """The grader's release (nbgrader's preprocessors on the source) has the student notebook's cells."""
+    name, release, _ = lesson
+    student = nbformat.read(str(NOTEBOOKS / name / f"{name}.ipynb"), as_version=4)
+    assert [(c.cell_type, c.source) for c in release.cells] == [(c.cell_type, c.source) for c in student.cells]
+
+
+@pytest.mark.parametrize("kind", ["correct", "partly_wrong"])
+def test_undamaged_is_left_alone(lesson, kind):
+    name, release, submissions = lesson
+    assert repair_notebook(name, (nbformat.writes(submissions[kind]) + "\n").encode(), release).repaired is None
+
+
+@pytest.mark.parametrize("kind", ["correct", "partly_wrong"])
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_catalogue(lesson, case, kind):
+    name, release, submissions = lesson
+    undamaged = submissions[kind]
+    repair = repair_notebook(name, case.build(undamaged, name), release)
+    assert repair.repaired is not None, "damage not recognised"
+    assert note(repair) == case.note(release)
+    assert tuple(u.grade_id for u in repair.match.unmatched) == case.unmatched(release)
+    repaired = repair.repaired
+    assert repaired.nbformat_minor == 5 and len({c["id"] for c in repaired.cells}) == len(repaired.cells)
+    nbformat.validate(repaired)
+    by_id = {}
+    for cell in repaired.cells:
+        if gid(cell):
+            assert gid(cell) not in by_id, f"{gid(cell)} twice"
+            by_id[gid(cell)] = cell
+    expected = {gid(c): c for c in undamaged.cells if gid(c) and gid(c) not in case.unmatched(release)}
+    assert set(by_id) == set(expected)
+    split = case.name == "split_answer"
+    for grade_id, cell in by_id.items():
+        original = expected[grade_id]
+        assert {k: md(cell).get(k) for k in KEYS} == {k: md(original).get(k) for k in KEYS}, grade_id
+        assert cell.cell_type == original.cell_type, grade_id
+        if split and grade_id == gid(undamaged.cells[answers(undamaged)[0]]):
+            continue   # the half with the stub's line; the other half stays the student's code beside it
+        if case.name != "merged_answers" or not md(cell).get("solution"):
+            assert normalized(cell.source) == normalized(original.source), grade_id
+
+
+def test_unmatched_message_names_the_answer_and_its_neighbours():
+    """The merged case of lesson 1: one message, the answer cell, its count and its recognised neighbours."""
+    name = "lesson01_variables"
+    source = nbformat.read(str(SOLUTIONS / name / f"{name}.ipynb"), as_version=4)
+    student = nbformat.read(str(NOTEBOOKS / name / f"{name}.ipynb"), as_version=4)
+    case = next(c for c in CASES if c.name == "merged_answers")
+    repair = repair_notebook(name, case.build(course.answer(student, course.solution_answers(source)), name),
+                             release_version(source))
+    assert [unmatched_message(u) for u in repair.match.unmatched] == [
+        "answer cell for `sgd_step` not found: the notebook has 0 cells where 1 was expected, between "
+        "`test_watched_names_unread` and `test_sgd_step_in_place`; its tests are withheld for review, "
+        "the other cells are graded"]
+
+
+def test_ambiguous_split_is_not_guessed():
+    """Two cells where one answer was expected and neither (or both) holds the stub's line: no repair of it."""
+    name = "lesson01_variables"
+    source = nbformat.read(str(SOLUTIONS / name / f"{name}.ipynb"), as_version=4)
+    student = nbformat.read(str(NOTEBOOKS / name / f"{name}.ipynb"), as_version=4)
+    nb = course.answer(student, {**course.solution_answers(source), "sgd_step": "def sgd_step(w, grad, lr):\n    w.assign_sub(lr * grad)\n    return w"})
+    i = next(k for k, c in enumerate(nb.cells) if gid(c) == "sgd_step")
+    nb.cells.insert(i + 1, nbformat.v4.new_code_cell("def sgd_step(w, grad, lr):\n    return w"))
+    for cell in nb.cells:
+        cell.metadata.pop("nbgrader", None)
+    repair = repair_notebook(name, (nbformat.writes(nb) + "\n").encode(), release_version(source))
+    (item,) = repair.match.unmatched
+    assert unmatched_message(item).startswith(
+        "answer cell for `sgd_step` not found: the notebook has 2 cells where 1 was expected, between "
+        "`test_watched_names_unread` and `test_sgd_step_in_place`")
+    assert "sgd_step" not in {gid(c) for c in repair.repaired.cells}
+
+
+def test_edited_metadata_is_not_laundered():
+    """A cell that keeps nbgrader metadata is never given other metadata: edits stay for the static checks."""
+    name = "lesson01_variables"
+    source = nbformat.read(str(SOLUTIONS / name / f"{name}.ipynb"), as_version=4)
+    student = nbformat.read(str(NOTEBOOKS / name / f"{name}.ipynb"), as_version=4)
+    nb = course.answer(student, course.solution_answers(source))
+    test = next(c for c in nb.cells if gid(c) == "test_sgd_step_in_place")
+    test.metadata.nbgrader["points"] = 200
+    nb.cells[0].metadata.pop("nbgrader", None)
+    del nb.cells[2].metadata["nbgrader"]   # the setup cell: damage elsewhere triggers the repair
+    repair = repair_notebook(name, (nbformat.writes(nb) + "\n").encode(), release_version(source))
+    repaired = next(c for c in repair.repaired.cells if gid(c) == "test_sgd_step_in_place")
+    assert md(repaired)["points"] == 200
+
+
+def test_changed_test_source_is_not_recognised():
+    """A test cell whose metadata is gone AND whose source was changed is not a test cell (red team m10)."""
+    name = "lesson01_variables"
+    source = nbformat.read(str(SOLUTIONS / name / f"{name}.ipynb"), as_version=4)
+    student = nbformat.read(str(NOTEBOOKS / name / f"{name}.ipynb"), as_version=4)
+    nb = course.answer(student, course.solution_answers(source))
+    test = next(c for c in nb.cells if gid(c) == "test_sgd_step_in_place")
+    test.source = "pass"
+    del test.metadata["nbgrader"]
+    repair = repair_notebook(name, (nbformat.writes(nb) + "\n").encode(), release_version(source))
+    assert repair.match.missing == ["test_sgd_step_in_place"]
+    assert all(is_anchor(c) is False or gid(c) != "test_sgd_step_in_place" for c in repair.repaired.cells)
+    assert read_raw((nbformat.writes(repair.repaired)).encode())[1] == 0
