@@ -90,7 +90,7 @@ def _check_notebooks(job: SubmissionJob) -> tuple[list[str], list[str]]:
     return problems, warnings
 
 
-def _static_findings(job: SubmissionJob, answer_cells: dict[str, dict[int, str]]) -> dict[str, list]:
+def _static_findings(job: SubmissionJob, answer_cells: dict[str, dict[int, list[str]]]) -> dict[str, list]:
     """notebook name -> findings of :func:`.static_checks.scan` (submitted against source)."""
     import nbformat
 
@@ -299,7 +299,7 @@ def _grade(job: SubmissionJob) -> SubmissionResult:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _repair(job: SubmissionJob, result: SubmissionResult) -> tuple[SubmissionJob, dict[str, dict[int, str]]]:
+def _repair(job: SubmissionJob, result: SubmissionResult) -> tuple[SubmissionJob, dict[str, dict[int, list[str]]]]:
     """The job with its damaged notebooks repaired (:mod:`.repair`), what was done in ``result.repairs``; and,
     per notebook, the cells standing where an answer could not be placed (for the static checks)."""
     from .repair.submission import repair_job

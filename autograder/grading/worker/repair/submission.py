@@ -43,7 +43,7 @@ class Repaired:
     notebook: str                       # stem
     note: str                           # for the report and grades.csv ("" when nothing was repaired)
     problems: list[dict]                # {"answer": grade_id, "message": ..., "tests": [grade_id, ...]}
-    answer_cells: dict[int, str]        # submitted index -> the answer cell it may stand for (static checks)
+    answer_cells: dict[int, list[str]]  # submitted index -> answer cells whose names it may bind (static checks)
 
 
 def repair_job(job):
@@ -58,10 +58,12 @@ def repair_job(job):
         if repair.repaired is None:
             continue
         files[rel] = (nbformat.writes(repair.repaired) + "\n").encode("utf-8")
-        problems, hints = [], dict(repair.match.extras)
+        problems, hints = [], {j: [g] for j, g in repair.match.extras.items()}
+        answer_cells = [j for j, c in enumerate(repair.repaired.cells) if nbgrader_md(c).get("solution")]
         for item in repair.match.unmatched:
             problems.append({"answer": item.grade_id, "message": unmatched_message(item),
                              "tests": tests_of(release, item.grade_id)})
-            hints.update({j: item.grade_id for j in item.candidates})
+            for j in (*item.candidates, *answer_cells):   # where its answer may be (its tests are withheld)
+                hints.setdefault(j, []).append(item.grade_id)
         out.append(Repaired(Path(rel).stem, note(repair), problems, hints))
     return dataclasses.replace(job, submitted_files=files), out
