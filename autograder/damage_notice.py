@@ -20,7 +20,7 @@ from .paths import NOTEBOOKS
 
 ADVICE = ("This notebook was damaged: {what}.\n"
           "An editor that does not know nbgrader (VS Code, Colab, a script converter, an older Jupyter) dropped what\n"
-          "marks the exercises and tests, so Validate cannot check it, and grading may not see your answers.\n"
+          "marks the exercises and tests, so Validate cannot check it (grading repairs only what it recognises).\n"
           "Get a clean copy: fetch the assignment again (or copy notebooks/{folder}/{name} from the course),\n"
           "paste your answers into its answer cells, and validate that copy.")
 

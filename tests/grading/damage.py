@@ -187,3 +187,16 @@ CASES = (
          lambda nb, rng: jupytext_round_trip(nb),
          lambda r: f"repaired: {_meta(_n(r))} (editor); matched by content"),
 )
+
+
+def damaged_copies(lesson: str, names: tuple[str, ...]) -> dict[str, bytes]:
+    """Student name (``damaged-<case>``) -> the lesson's correct notebook damaged by each named case (for a
+    grading run: tests/lessons grades them with the lesson's class)."""
+    from autograder import nbgrader_course as course
+    from autograder.paths import NOTEBOOKS, SOLUTIONS
+
+    source = nbformat.read(str(SOLUTIONS / lesson / f"{lesson}.ipynb"), as_version=4)
+    student = nbformat.read(str(NOTEBOOKS / lesson / f"{lesson}.ipynb"), as_version=4)
+    correct = course.answer(student, course.solution_answers(source))
+    by_name = {case.name: case for case in CASES}
+    return {f"damaged-{name}": by_name[name].build(correct, lesson) for name in names}

@@ -162,7 +162,7 @@ def submit_stripped(folder: Path) -> bool:
         data = path.read_bytes()
         try:
             raw = json.loads(data) if path.suffix == ".ipynb" else None
-        except ValueError:
+        except (ValueError, RecursionError):   # not JSON, or nested too deep: submitted as it is
             raw = None
         if isinstance(raw, dict) and isinstance(raw.get("cells"), list):
             for cell in raw["cells"]:

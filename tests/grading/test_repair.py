@@ -3,12 +3,11 @@
 Fast (no kernel): every case of the catalogue (tests/grading/damage.py) on three lessons, correct and partly
 wrong, through the matcher and the repair: the exact note, the exact unrepairable answers, and a repaired
 notebook that nbgrader grades as the undamaged copy (every nbgrader cell once, its metadata, its source).
-One grading run (``test_graded_damaged_copies``) grades the copies whose outcome needs a kernel.
+The copies whose outcome needs a kernel are graded with lesson 1's class, in the lessons' one grading run
+(``DAMAGED_CASES`` in tests/lessons/test_lesson01_variables.py).
 """
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -24,7 +23,6 @@ from autograder.grading.worker.repair.match import is_anchor, normalized  # noqa
 from autograder.grading.worker.repair.messages import note, unmatched_message  # noqa: E402
 from autograder.grading.worker.repair.repair import read_raw, repair_notebook  # noqa: E402
 from autograder.grading.worker.repair.submission import release_version  # noqa: E402
-from autograder.nbgrader_runner import nbgrader_env  # noqa: E402
 from autograder.paths import NOTEBOOKS, SOLUTIONS  # noqa: E402
 
 KEYS = ("grade", "grade_id", "locked", "points", "solution")
@@ -146,58 +144,6 @@ def test_changed_test_source_is_not_recognised():
     assert read_raw((nbformat.writes(repair.repaired)).encode())[1] == 0
 
 
-# -- one grading run: the copies whose outcome needs a kernel ---------------------------------------------------
-E2E = "lesson01_variables"
-E2E_CASES = ("stripped_all", "split_answer", "merged_answers", "jupytext_percent")
-
-
-@pytest.fixture(scope="module")
-def graded_damaged(tmp_path_factory):
-    """Lesson 1, correct, damaged four ways (and the issue's case: every cell stripped), graded in one run."""
-    root = tmp_path_factory.mktemp("damaged")
-    source = nbformat.read(str(SOLUTIONS / E2E / f"{E2E}.ipynb"), as_version=4)
-    student = nbformat.read(str(NOTEBOOKS / E2E / f"{E2E}.ipynb"), as_version=4)
-    correct = course.answer(student, course.solution_answers(source))
-    for case in (c for c in CASES if c.name in E2E_CASES):
-        folder = root / "submitted" / case.name / E2E
-        folder.mkdir(parents=True)
-        (folder / f"{E2E}.ipynb").write_bytes(case.build(correct, E2E))
-    run = subprocess.run([sys.executable, "-m", "autograder", "grade", E2E, "--course-dir", str(root),
-                          "--workers", "2", "--no-progress", "--no-feedback"],
-                         capture_output=True, text=True, env=nbgrader_env(), timeout=1200)
-    assert run.returncode == 0, run.stderr[-3000:]
-    reports = {name: json.loads((root / "reports" / name / f"{E2E}.json").read_text()) for name in E2E_CASES}
-    import csv
-    with open(root / "grades.csv", newline="") as fh:
-        rows = {r["student_id"]: r for r in csv.DictReader(fh)}
-    return reports, rows
-
-
-@pytest.mark.parametrize("name", ["stripped_all", "split_answer", "jupytext_percent"])
-def test_repaired_copy_scores_as_undamaged(graded_damaged, name):
-    """The issue's case (every cell's metadata stripped: 0/6 before), a split answer and a jupytext round trip:
-    6 / 6, not marked for review, the repair noted in the report and in grades.csv's review_reason."""
-    reports, rows = graded_damaged
-    report, row = reports[name], rows[name]
-    assert (report["score"], report["max_score"], report["needs_review"]) == (6.0, 6.0, False), report["review"]
-    (repair,) = report["repairs"]
-    assert repair["note"].startswith("repaired: nbgrader metadata missing on 8 cells") and not repair["problems"]
-    assert (row["score"], row["needs_review"]) == ("6.0", "no")
-    assert row["review_reason"] == f"{E2E}: {repair['note']}"
-
-
-def test_unplaced_answer_withholds_only_its_tests(graded_damaged):
-    """Two answers merged: one message naming the answer cell; its test's points withheld, the rest graded."""
-    reports, rows = graded_damaged
-    report = reports["merged_answers"]
-    assert report["needs_review"] and report["score"] == 4.0
-    assert [r["reason"] for r in report["review"]] == [report["repairs"][0]["problems"][0]["message"]]
-    assert report["review"][0]["reason"].startswith("answer cell for `sgd_step` not found")
-    assert report["withheld"] == {f"{E2E}/test_sgd_step_in_place": 2.0}
-    assert rows["merged_answers"]["needs_review"] == "yes"
-    assert "answer cell for `sgd_step` not found" in rows["merged_answers"]["review_reason"]
-
-
 def test_validate_hook_explains_damage(monkeypatch):
     """What Validate runs on a damaged lesson: one failing graded cell saying so and how to get a clean copy
     (``jupyter-config/nbgrader_config.py`` installs the hook); an intact notebook is left as it is."""
@@ -206,7 +152,8 @@ def test_validate_hook_explains_damage(monkeypatch):
     from autograder.damage_notice import on_notebook_start
 
     monkeypatch.setenv("NBGRADER_VALIDATING", "1")
-    intact = nbformat.read(str(NOTEBOOKS / E2E / f"{E2E}.ipynb"), as_version=4)
+    lesson = "lesson01_variables"
+    intact = nbformat.read(str(NOTEBOOKS / lesson / f"{lesson}.ipynb"), as_version=4)
     damaged = strip(intact)
     on_notebook_start(notebook=intact)
     assert len(intact.cells) > 1
@@ -214,5 +161,5 @@ def test_validate_hook_explains_damage(monkeypatch):
     (cell,) = damaged.cells
     assert md(cell)["grade"] and "checksum" in md(cell)
     assert "This notebook was damaged: nbgrader metadata missing on 8 cells (editor)." in cell.source
-    assert f"copy notebooks/{E2E}/{E2E}.ipynb" in cell.source and "fetch the assignment again" in cell.source
+    assert f"copy notebooks/{lesson}/{lesson}.ipynb" in cell.source and "fetch the assignment again" in cell.source
     assert max(len(line) for line in cell.source.splitlines()) < 250   # Validate cuts longer lines

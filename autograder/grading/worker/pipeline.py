@@ -206,9 +206,10 @@ def _feedback(result: SubmissionResult, job: SubmissionJob, config, coursedir, l
     try:
         from .feedback import feedback_config
         from .figures import TrackerFigures
+        from .repair.messages import student_notes
 
-        feedback = GenerateFeedback(coursedir=coursedir, log=logger,
-                                    config=feedback_config(config, TrackerFigures, release_tests=job.release_tests))
+        feedback = GenerateFeedback(coursedir=coursedir, log=logger, config=feedback_config(
+            config, TrackerFigures, release_tests=job.release_tests, repair_notes=student_notes(result.repairs)))
         feedback.force = True
         feedback.start()
         result.feedback_files = _read(scratch / "feedback" / job.student / job.assignment)

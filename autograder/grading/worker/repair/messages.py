@@ -39,3 +39,18 @@ def unmatched_message(item: Unmatched) -> str:
     return (f"answer cell for `{item.grade_id}` not found: the notebook has {item.found} {cells} where "
             f"{item.expected} {verb} expected, between {_place(item.before, 'start')} and {_place(item.after, 'end')}; "
             f"its tests are withheld for review, the other cells are graded")
+
+
+def student_notes(repairs: list[dict]) -> dict[str, list[str]]:
+    """notebook -> the lines its feedback page gives the student about the repair (``SubmissionResult.repairs``)."""
+    notes: dict[str, list[str]] = {}
+    for repair in repairs:
+        lines = notes.setdefault(repair["notebook"], [])
+        if repair.get("note"):
+            lines.append(f"Your notebook reached the grader damaged ({repair['note'].removeprefix('repaired: ')}"
+                         "), as editors that do not know nbgrader leave it. It was matched to the assignment and "
+                         "graded as usual; to be safe, work in a clean copy of the assignment.")
+        for problem in repair.get("problems", []):
+            lines.append(f"{problem['message'].split(';')[0][0].upper()}{problem['message'].split(';')[0][1:]}: "
+                         "an instructor will grade its tests by hand.")
+    return {name: lines for name, lines in notes.items() if lines}
