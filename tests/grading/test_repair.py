@@ -163,3 +163,21 @@ def test_validate_hook_explains_damage(monkeypatch):
     assert "This notebook was damaged: nbgrader metadata missing on 8 cells (editor)." in cell.source
     assert f"copy notebooks/{lesson}/{lesson}.ipynb" in cell.source and "fetch the assignment again" in cell.source
     assert max(len(line) for line in cell.source.splitlines()) < 250   # Validate cuts longer lines
+
+
+def test_stub_line_beats_position():
+    """A scratch cell added before an answer and a plain cell deleted after it (as many cells as expected): the
+    answer is still the cell that holds its stub's first line, not the scratch cell in its place."""
+    from damage import strip
+
+    name = "lesson01_variables"
+    source = nbformat.read(str(SOLUTIONS / name / f"{name}.ipynb"), as_version=4)
+    student = nbformat.read(str(NOTEBOOKS / name / f"{name}.ipynb"), as_version=4)
+    nb = course.answer(student, course.solution_answers(source))
+    i = next(k for k, c in enumerate(nb.cells) if gid(c) == "sgd_step")
+    assert nb.cells[i + 2].cell_type == "code" and not md(nb.cells[i + 2])     # the "Try it" cell
+    del nb.cells[i + 2]
+    nb.cells.insert(i, nbformat.v4.new_code_cell("lr = 0.5  # scratch"))
+    repair = repair_notebook(name, (nbformat.writes(strip(nb)) + "\n").encode(), release_version(source))
+    (answer,) = [c for c in repair.repaired.cells if gid(c) == "sgd_step"]
+    assert answer.source.startswith("def sgd_step(w, grad, lr):") and not repair.match.unmatched

@@ -97,28 +97,28 @@ def _free(submitted, j: int, taken: set[int]) -> bool:
 
 
 def _place_answers(release, submitted, rr: range, ss: range, match: Match) -> None:
-    """Inside one stretch the content match left open: pair its answer cells by position, else by stub."""
-    taken = set(match.pairs.values())
+    """Inside one stretch the content match left open, pair its answer cells: the one cell holding the first line
+    of an answer's stub, else by position where the stretch has as many cells as the release has there."""
     for kind in ("code", "markdown"):
+        taken = set(match.pairs.values())
         r_open = [i for i in rr if release.cells[i].cell_type == kind and not is_anchor(release.cells[i])
                   and i not in match.pairs]
         answers = [i for i in r_open if is_answer(release.cells[i])]
         if not answers:
             continue
         s_open = [j for j in ss if submitted.cells[j].cell_type == kind and _free(submitted, j, taken)]
-        if len(s_open) == len(r_open):
-            for i, j in zip(r_open, s_open):
-                if is_answer(release.cells[i]):
-                    match.pairs[i], match.how[i] = j, "position"
-            continue
+        same_count = len(s_open) == len(r_open)
         for i in answers:
             line = stub_line(release.cells[i])
-            hits = [j for j in s_open if line and line in submitted.cells[j].source
-                    and j not in match.pairs.values()]
-            if len(hits) == 1 and sum(line in submitted.cells[j].source for j in s_open) == 1:
-                match.pairs[i], match.how[i] = hits[0], "stub"
-                if len(answers) == 1:   # the rest of the stretch is what was split off it
+            hits = [j for j in s_open if line and line in submitted.cells[j].source]
+            if len(hits) == 1 and hits[0] not in match.pairs.values():
+                match.pairs[i], match.how[i] = hits[0], "position" if same_count else "stub"
+                if not same_count and len(answers) == 1:   # the rest of the stretch was split off it
                     match.extras.update({j: nbgrader_md(release.cells[i])["grade_id"] for j in s_open if j != hits[0]})
+        if same_count:
+            for i, j in zip(r_open, s_open):
+                if is_answer(release.cells[i]) and i not in match.pairs and j not in match.pairs.values():
+                    match.pairs[i], match.how[i] = j, "position"
 
 
 def _moved(release, submitted, match: Match) -> None:
