@@ -119,7 +119,8 @@ def main_run(base) -> Run:
     root = shutil.copytree(base, base.parent / "main")
     stripped = []
     for attack in MAIN:
-        if submit_stripped(rt.submit(attack, root, paths.ROOT)):
+        folder = rt.submit(attack, root, paths.ROOT)
+        if attack.name in {a.name for a in STRIPPED_ATTACKS} and submit_stripped(folder):
             stripped.append(attack.name)
     plain_root = shutil.copytree(base, base.parent / "plain")
     for attack in PLAIN:
@@ -143,6 +144,9 @@ def main_run(base) -> Run:
 
 
 STRIPPED = "-stripped"   # the copy of an attack's submission with every cell's nbgrader metadata removed
+# The attacks graded again stripped (issue 21): those that try to raise a score and are graded (a malformed or
+# refused file has no metadata to lose that matters; breaking and isolation attacks gain no points).
+STRIPPED_ATTACKS = [a for a in MAIN if a.klass == "inflate" and a.status == "graded"]
 
 
 def submit_stripped(folder: Path) -> bool:
@@ -299,10 +303,10 @@ def test_the_run_survives_everything(main_run):
 
 
 def test_no_attack_gains_from_stripped_metadata(main_run):
-    """Every attack's notebooks, stripped of nbgrader's metadata (the grader repairs them by content), graded in
-    the main run: no graded cell earns more than the attack's answers deserve, and every attack but those built
-    on links or special files has its stripped copy (issue 21)."""
-    assert len(main_run.extra["stripped"]) >= len(MAIN) - 5, sorted(set(a.name for a in MAIN) - set(main_run.extra["stripped"]))
+    """Every inflation attack's notebooks, stripped of nbgrader's metadata (the grader repairs them by content),
+    graded in the main run: no graded cell earns more than the attack's answers deserve (issue 21)."""
+    left_out = sorted({a.name for a in STRIPPED_ATTACKS} - set(main_run.extra["stripped"]))
+    assert len(left_out) <= 2, left_out   # submissions holding links or special files
     gains = {}
     for name in main_run.extra["stripped"]:
         report = main_run.report(f"{name}{STRIPPED}")

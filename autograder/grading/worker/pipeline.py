@@ -311,7 +311,8 @@ def _repair(job: SubmissionJob, result: SubmissionResult) -> tuple[SubmissionJob
         result.warnings.append(f"student {job.student}: damaged notebooks not repaired "
                                f"({type(err).__name__}: {str(err)[:200]})")
         return job, {}
-    result.repairs = [{"notebook": r.notebook, "note": r.note, "problems": r.problems} for r in repaired]
+    result.repairs = [{"notebook": r.notebook, "note": r.note, "problems": r.problems}
+                      for r in repaired if r.note or r.problems]
     return job, {r.notebook: r.answer_cells for r in repaired}
 
 
