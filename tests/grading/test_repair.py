@@ -181,3 +181,25 @@ def test_stub_line_beats_position():
     repair = repair_notebook(name, (nbformat.writes(strip(nb)) + "\n").encode(), release_version(source))
     (answer,) = [c for c in repair.repaired.cells if gid(c) == "sgd_step"]
     assert answer.source.startswith("def sgd_step(w, grad, lr):") and not repair.match.unmatched
+
+
+def test_feedback_summary_tells_the_student():
+    """The feedback page's summary carries the repair in the student's words (worker/feedback/summary.py)."""
+    from autograder.grading.worker.feedback.summary import summary_html
+    from autograder.grading.worker.repair.messages import student_notes
+
+    notes = student_notes([
+        {"notebook": "a", "note": "repaired: nbgrader metadata missing on 8 cells (editor); matched by content",
+         "problems": []},
+        {"notebook": "b", "note": "", "problems": [{"answer": "x", "tests": ["t"], "message":
+                                                    "answer cell for `x` not found: the notebook has 0 cells where "
+                                                    "1 was expected, between `s` and `t`; its tests are withheld"}]},
+        {"notebook": "c", "note": "", "problems": []}])
+    assert notes == {
+        "a": ["Your notebook reached the grader damaged: nbgrader metadata missing on 8 cells, as editors that do "
+              "not know nbgrader leave it. It was matched to the assignment by content and graded as usual; to be "
+              "safe, work in a clean copy of the assignment."],
+        "b": ["Answer cell for `x` not found: the notebook has 0 cells where 1 was expected, between `s` and `t`: "
+              "an instructor will grade its tests by hand."]}
+    page = summary_html(nbformat.v4.new_notebook(), {"nbgrader": {"score": 6, "max_score": 6}}, notes["b"])
+    assert '<p class="repair-note">Answer cell for `x` not found' in page

@@ -47,9 +47,10 @@ def student_notes(repairs: list[dict]) -> dict[str, list[str]]:
     for repair in repairs:
         lines = notes.setdefault(repair["notebook"], [])
         if repair.get("note"):
-            lines.append(f"Your notebook reached the grader damaged ({repair['note'].removeprefix('repaired: ')}"
-                         "), as editors that do not know nbgrader leave it. It was matched to the assignment and "
-                         "graded as usual; to be safe, work in a clean copy of the assignment.")
+            what = repair["note"].removeprefix("repaired: ").removesuffix("; matched by content").replace(" (editor)", "")
+            lines.append(f"Your notebook reached the grader damaged: {what}, as editors that do not know nbgrader "
+                         "leave it. It was matched to the assignment by content and graded as usual; to be safe, "
+                         "work in a clean copy of the assignment.")
         for problem in repair.get("problems", []):
             lines.append(f"{problem['message'].split(';')[0][0].upper()}{problem['message'].split(';')[0][1:]}: "
                          "an instructor will grade its tests by hand.")
