@@ -18,3 +18,12 @@ c.Validator.failed_warning = (
     "(Grading also runs hidden tests, and limits each cell to 300 s, the notebook to 30 minutes and memory to\n"
     "4 GiB by default; Validate does not.)\n")
 c.Validator.passed_warning = "NOTEBOOK PASSED ON {num_passed} CELL(S)!\n"
+
+# A notebook an editor damaged (nbgrader's metadata lost, answer cells merged away): Validate says so and how to
+# get a clean copy, instead of passing or failing its tests by accident (issue 21; autograder/damage_notice.py).
+try:
+    from autograder.damage_notice import on_notebook_start
+except ImportError:   # the course package is not installed here: Validate as nbgrader does
+    pass
+else:
+    c.Validator.Execute.on_notebook_start = on_notebook_start

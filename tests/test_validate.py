@@ -40,12 +40,17 @@ def _prepare(tmp_path, assignment):
     cases = {"partial": {k: v for k, v in answers.items() if k != last}}
     if assignment in SOLVED_CHECKED:
         cases["solved"] = answers
+        cases["damaged"] = answers      # solved, then every cell's nbgrader metadata lost (issue 21)
     out = {}
     for case, chosen in cases.items():
         folder = tmp_path / assignment / case
         folder.mkdir(parents=True)
         shutil.copytree(paths.NOTEBOOKS / assignment, folder, dirs_exist_ok=True)
-        nbformat.write(course.answer(student, chosen), str(folder / source_path.name))
+        nb = course.answer(student, chosen)
+        if case == "damaged":
+            for cell in nb.cells:
+                cell.metadata.pop("nbgrader", None)
+        nbformat.write(nb, str(folder / source_path.name))
         out[case] = folder / source_path.name
     return student, last, out
 
@@ -66,6 +71,17 @@ def validated(tmp_path_factory):
 def test_validate_passes_when_solved(validated, assignment):
     _, results = validated
     assert "Success! Your notebook passes all the tests." in results[(assignment, "solved")], results[(assignment, "solved")]
+
+
+@pytest.mark.parametrize("assignment", SOLVED_CHECKED)
+def test_validate_says_a_damaged_notebook_is_damaged(validated, assignment):
+    """A solved notebook whose cells lost nbgrader's metadata (an editor): Validate neither passes nor fails its
+    tests by accident; it says the notebook was damaged and how to get a clean copy (autograder/damage_notice.py)."""
+    _, results = validated
+    damaged = results[(assignment, "damaged")]
+    assert "VALIDATION FAILED ON 1 CELL(S)" in damaged and "Success!" not in damaged, damaged
+    assert "This notebook was damaged: nbgrader metadata missing on 8 cells (editor)." in damaged, damaged
+    assert "fetch the assignment again" in damaged and f"notebooks/{assignment}/{assignment}.ipynb" in damaged
 
 
 @pytest.mark.parametrize("assignment", paths.assignments())

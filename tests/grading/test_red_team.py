@@ -117,8 +117,11 @@ def base(tmp_path_factory) -> Path:
 def main_run(base) -> Run:
     """Every attack of the catalogue graded in one run; plain nbgrader grades the honest set alongside."""
     root = shutil.copytree(base, base.parent / "main")
+    stripped = []
     for attack in MAIN:
-        rt.submit(attack, root, paths.ROOT)
+        folder = rt.submit(attack, root, paths.ROOT)
+        if attack.name in {a.name for a in STRIPPED_ATTACKS} and submit_stripped(folder):
+            stripped.append(attack.name)
     plain_root = shutil.copytree(base, base.parent / "plain")
     for attack in PLAIN:
         rt.submit(attack, plain_root, paths.ROOT)
@@ -137,7 +140,41 @@ def main_run(base) -> Run:
         "submitted_before": submitted_before, "submitted_after": digest_tree(root / "submitted"),
         "repo_before": repo_before,
         "repo_after": {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in _repo_files_attacks_write()},
-        "plain_root": plain_root, "plain_log": plain_log})
+        "plain_root": plain_root, "plain_log": plain_log, "stripped": stripped})
+
+
+STRIPPED = "-stripped"   # the copy of an attack's submission with every cell's nbgrader metadata removed
+# The attacks graded again stripped (issue 21): those that try to raise a score and are graded (a malformed or
+# refused file has no metadata to lose that matters; breaking and isolation attacks gain no points).
+STRIPPED_ATTACKS = [a for a in MAIN if a.klass == "inflate" and a.status == "graded"]
+
+
+def submit_stripped(folder: Path) -> bool:
+    """Submit beside ``folder`` (submitted/<attack>/ps1) a copy whose notebooks lost every cell's nbgrader metadata,
+    as an editor loses it (issue 21: the grader repairs such notebooks; no attack may gain from it). Submissions
+    holding links or special files are not copied (their notebooks are the point of the attack, not metadata)."""
+    files = sorted(folder.rglob("*"))
+    if any(p.is_symlink() or not (p.is_file() or p.is_dir()) for p in files):
+        return False
+    copy = folder.parent.parent / f"{folder.parent.name}{STRIPPED}" / folder.name
+    for path in files:
+        target = copy / path.relative_to(folder)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = path.read_bytes()
+        try:
+            raw = json.loads(data) if path.suffix == ".ipynb" else None
+        except (ValueError, RecursionError):   # not JSON, or nested too deep: submitted as it is
+            raw = None
+        if isinstance(raw, dict) and isinstance(raw.get("cells"), list):
+            for cell in raw["cells"]:
+                if isinstance(cell, dict) and isinstance(cell.get("metadata"), dict):
+                    cell["metadata"].pop("nbgrader", None)
+            data = json.dumps(raw, indent=1).encode()
+        target.write_bytes(data)
+    return True
 
 
 @pytest.fixture(scope="module")
@@ -253,12 +290,35 @@ def test_the_run_survives_everything(main_run):
     refuses) fail, each with its own message; no worker died; the summary says so."""
     assert main_run.returncode == 0, main_run.stderr[-3000:]
     failed = sorted(a.name for a in MAIN if a.status == "failed")
-    graded = len(MAIN) - len(failed)
-    assert f"graded {graded}, already graded 0, failed to grade {len(failed)}" in main_run.stdout, main_run.stdout
+    stripped = [f"{name}{STRIPPED}" for name in main_run.extra["stripped"]]
+    stripped_failed = [s for s in stripped if main_run.report(s)["status"] == "failed"]
+    graded = len(MAIN) + len(stripped) - len(failed) - len(stripped_failed)
+    assert (f"graded {graded}, already graded 0, failed to grade {len(failed) + len(stripped_failed)}"
+            in main_run.stdout), main_run.stdout
     for name in failed:
         assert f"FAILED {name}: student {name}" in main_run.stdout
     assert "worker grading it died" not in main_run.stdout
-    assert sorted(p.parent.name for p in (main_run.root / "reports").glob("*/ps1.json")) == sorted(a.name for a in MAIN)
+    assert sorted(p.parent.name for p in (main_run.root / "reports").glob("*/ps1.json")) == sorted(
+        [a.name for a in MAIN] + stripped)
+
+
+def test_no_attack_gains_from_stripped_metadata(main_run):
+    """Every inflation attack's notebooks, stripped of nbgrader's metadata (the grader repairs them by content),
+    graded in the main run: no graded cell earns more than the attack's answers deserve (issue 21)."""
+    left_out = sorted({a.name for a in STRIPPED_ATTACKS} - set(main_run.extra["stripped"]))
+    assert len(left_out) <= 2, left_out   # submissions holding links or special files
+    gains = {}
+    for name in main_run.extra["stripped"]:
+        report = main_run.report(f"{name}{STRIPPED}")
+        if report["status"] != "graded":
+            continue
+        deserved = rt.BY_NAME[name].in_run("main").deserved
+        for nb in report["notebooks"]:
+            for cell in nb["cells"]:
+                want = deserved.get(cell["grade_id"]) or 0.0
+                if (cell["points"] or 0.0) > want + 1e-6:
+                    gains[f"{name}/{cell['grade_id']}"] = (cell["points"], want)
+    assert not gains, gains
 
 
 NBGRADER_REFUSALS = [a for a in MAIN if a.status == "failed" and a.reason == rt.NBGRADER_REFUSES]

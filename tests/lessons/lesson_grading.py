@@ -81,6 +81,8 @@ class GradedLesson:
     errors: dict[str, dict[str, str]] = field(default_factory=dict)  # student -> graded cell -> error text
     groups: dict[str, list[WrongAnswer]] = field(default_factory=dict)  # submission -> wrong answers it combines
     right_groups: dict[str, list[RightAnswer]] = field(default_factory=dict)  # submission -> right answers
+    damaged: dict[str, dict] = field(default_factory=dict)  # damaged copy (student) -> its report (issue 21)
+    damaged_csv: dict[str, dict] = field(default_factory=dict)  # damaged copy (student) -> its grades.csv row
 
     def total(self, student: str) -> float:
         return sum(self.scores[student].values())
@@ -123,15 +125,23 @@ def _submissions(first: Path, assignment: str, wrong_answers: list[WrongAnswer],
 
 def grade_lessons(root: Path, lessons: dict[str, list[WrongAnswer]], workers: int = 2,
                   compare_with_nbgrader: tuple[str, ...] = (),
-                  right_answers: dict[str, list[RightAnswer]] | None = None) -> dict[str, GradedLesson]:
+                  right_answers: dict[str, list[RightAnswer]] | None = None,
+                  damaged: dict[str, dict[str, bytes]] | None = None) -> dict[str, GradedLesson]:
     """Grade the classes of every lesson in ``lessons`` (assignment -> its wrong answers; ``right_answers``:
     assignment -> its other correct answers) with one run of the grading command, as an instructor grades
-    several assignments (see the module docstring)."""
-    right_answers = right_answers or {}
+    several assignments (see the module docstring).  ``damaged`` (assignment -> student -> notebook file) adds
+    damaged copies (issue 21) to the same run; their reports are returned for the lesson's own checks."""
+    right_answers, damaged = right_answers or {}, damaged or {}
     first = course.make_course(root / "course", list(lessons))
     submitted = {a: _submissions(first, a, wrong_answers, right_answers.get(a, []))
                  for a, wrong_answers in lessons.items()}
     plain = Path(shutil.copytree(first, root / "plain")) if compare_with_nbgrader else None
+    for assignment, copies in damaged.items():     # after the plain copy: plain nbgrader cannot repair them
+        (notebook,) = [p.name for p in (SOLUTIONS / assignment).glob("*.ipynb")]
+        for student, data in copies.items():
+            folder = first / "submitted" / student / assignment
+            folder.mkdir(parents=True)
+            (folder / notebook).write_bytes(data)
     with ThreadPoolExecutor(1) as pool:   # plain nbgrader (one process, one kernel) beside the command
         plain_runs = [pool.submit(course.autograde, plain, a) for a in compare_with_nbgrader]
         run = subprocess.run([sys.executable, "-m", "autograder", "grade", *lessons, "--course-dir", str(first),
@@ -142,7 +152,9 @@ def grade_lessons(root: Path, lessons: dict[str, list[WrongAnswer]], workers: in
     assert run.returncode == 0, run.stderr[-3000:]
     graded, templates = {}, {}                     # assignment -> pids of the templates that forked its kernels
     for assignment, (notebook, names, groups, right_groups) in submitted.items():
-        assert f"{assignment}: graded {len(names)}, already graded 0, failed to grade 0" in run.stdout, run.stdout
+        copies = damaged.get(assignment, {})
+        assert (f"{assignment}: graded {len(names) + len(copies)}, already graded 0, failed to grade 0"
+                in run.stdout), run.stdout
         errors = {}
         for name in names:
             report = json.loads((first / "reports" / name / f"{assignment}.json").read_text())
@@ -152,8 +164,10 @@ def grade_lessons(root: Path, lessons: dict[str, list[WrongAnswer]], workers: in
             graded_nb = first / "autograded" / name / assignment / notebook
             errors[name] = _errors(nbformat.read(str(graded_nb), as_version=4))
         max_points = _max_points(course.source_notebook(first, assignment, notebook))
-        graded[assignment] = GradedLesson(assignment, max_points, course.scores(first, assignment), errors, groups,
-                                          right_groups)
+        scores = {k: v for k, v in course.scores(first, assignment).items() if k not in copies}
+        graded[assignment] = GradedLesson(assignment, max_points, scores, errors, groups, right_groups, {
+            student: json.loads((first / "reports" / student / f"{assignment}.json").read_text())
+            for student in copies})
     # Lessons that import the same modules (some also `warnings`, loaded anyway) share each worker's template; a
     # lesson that imports a helper module of its own gets its own template: one per worker for each lesson.
     assert all(len(pids) <= workers for pids in templates.values()), (
@@ -161,7 +175,12 @@ def grade_lessons(root: Path, lessons: dict[str, list[WrongAnswer]], workers: in
     # grades.csv, exported once at the end of the run: nbgrader's export, a row for every student of the course
     # and every assignment (0 where the student submitted nothing), each lesson's scores in its rows.
     with open(first / "grades.csv", newline="") as fh:
-        rows = {(r["assignment"], r["student_id"]): float(r["score"]) for r in csv.DictReader(fh)}
+        all_rows = list(csv.DictReader(fh))
+    copies = {student for students in damaged.values() for student in students}
+    for row in all_rows:
+        if row["student_id"] in copies and row["assignment"] in damaged:
+            graded[row["assignment"]].damaged_csv[row["student_id"]] = row
+    rows = {(r["assignment"], r["student_id"]): float(r["score"]) for r in all_rows if r["student_id"] not in copies}
     students = {name for _, names, *_ in submitted.values() for name in names}
     expected = {(a, name): sum(graded[a].scores[name].values()) if name in names else 0.0
                 for a, (_, names, *_) in submitted.items() for name in students}

@@ -1,4 +1,5 @@
 """Lesson 1 graded like a class: empty scores 0, the solution full marks, each mistake loses its cells."""
+import pytest
 from lesson_grading import RightAnswer, WrongAnswer, check_lesson
 
 ASSIGNMENT = "lesson01_variables"
@@ -133,6 +134,11 @@ RIGHT_ANSWERS = [
 # Also graded with plain `nbgrader autograde`: the same scores, cell by cell.
 COMPARE_WITH_NBGRADER = True
 
+# Damaged copies of the correct notebook graded with the class (issue 21; tests/grading/damage.py says what each
+# does): every cell's nbgrader metadata stripped (0 / 6 before the repair), the first answer split in two, the
+# last answer merged into the one before, a py:percent round trip with jupytext that keeps no metadata.
+DAMAGED_CASES = ("stripped_all", "split_answer", "merged_answers", "jupytext_percent")
+
 
 def test_lesson_grades_empty_correct_and_wrong_submissions(graded):
     """Empty: 0; solution: full marks; each realistic mistake: exactly its cells lost, with its message."""
@@ -143,3 +149,26 @@ def test_points_per_exercise(graded):
     """Exercise 1: 2 points; exercise 2: 1 + 1; exercise 3: 2 (6 in all)."""
     assert graded.max_points == {"correct_non_trainable_scale": 2.0, "test_watched_names_default": 1.0,
                                  "test_watched_names_unread": 1.0, "test_sgd_step_in_place": 2.0}
+
+
+@pytest.mark.parametrize("case", ["stripped_all", "split_answer", "jupytext_percent"])
+def test_damaged_copy_repaired_scores_as_undamaged(graded, case):
+    """6 / 6, not marked for review, the repair noted in the report and in grades.csv's review_reason."""
+    report, row = graded.damaged[f"damaged-{case}"], graded.damaged_csv[f"damaged-{case}"]
+    assert (report["score"], report["max_score"], report["needs_review"]) == (6.0, 6.0, False), report["review"]
+    (repair,) = report["repairs"]
+    assert repair["note"].startswith("repaired: nbgrader metadata missing on 8 cells") and not repair["problems"]
+    assert (row["score"], row["needs_review"], row["review_reason"]) == ("6.0", "no", f"{ASSIGNMENT}: {repair['note']}")
+
+
+def test_damaged_copy_unplaced_answer_withholds_only_its_tests(graded):
+    """The last answer merged into the one before: one message naming that answer cell and its neighbours, its
+    test's points withheld for review, the other cells graded (4 of 6)."""
+    report, row = graded.damaged["damaged-merged_answers"], graded.damaged_csv["damaged-merged_answers"]
+    message = ("answer cell for `sgd_step` not found: the notebook has 0 cells where 1 was expected, between "
+               "`test_watched_names_unread` and `test_sgd_step_in_place`; its tests are withheld for review, "
+               "the other cells are graded")
+    assert (report["score"], report["needs_review"]) == (4.0, True)
+    assert [r["reason"] for r in report["review"]] == [message]
+    assert report["withheld"] == {f"{ASSIGNMENT}/test_sgd_step_in_place": 2.0}
+    assert (row["needs_review"], row["review_reason"]) == ("yes", f"{ASSIGNMENT}, sgd_step: {message}")

@@ -185,6 +185,7 @@ class Recorder:
                 "late_submission_penalty": penalty, "max_score": submission.max_score,
                 "timestamp": result.timestamp, "warnings": result.warnings,
                 "needs_review": bool(result.review), "review": result.review, "withheld": result.withheld,
+                "repairs": result.repairs,
                 "guard": result.guard, "stats": result.stats, "submission_digest": submission_digest, "notebooks": notebooks}
 
     # -- public ------------------------------------------------------------------------
@@ -223,8 +224,9 @@ class Recorder:
                 report = _read_json(self.course.root / "reports" / row["student_id"] / f"{row['assignment']}.json")
                 items = (report or {}).get("review") or []
                 row["needs_review"] = "yes" if items else "no"
-                row["review_reason"] = " | ".join(
-                    f"{i['notebook']}{', ' + i['cell'] if i.get('cell') else ''}: {i['reason']}" for i in items[:5])[:1000]
+                notes = [f"{r['notebook']}: {r['note']}" for r in (report or {}).get("repairs") or [] if r.get("note")]
+                row["review_reason"] = " | ".join([*notes, *(
+                    f"{i['notebook']}{', ' + i['cell'] if i.get('cell') else ''}: {i['reason']}" for i in items[:5])])[:1000]
             with open(tmp, "w", newline="") as fh:
                 writer = csv.DictWriter(fh, fieldnames=[*fields, "needs_review", "review_reason"])
                 writer.writeheader()

@@ -82,3 +82,4 @@ class SubmissionResult:
     withheld: dict[str, float | None] = field(default_factory=dict)  # "notebook/cell" -> the score nbgrader gave
     guard: dict[str, dict] = field(default_factory=dict)  # notebook -> the guard's findings (sandbox mode, kernel death)
     stats: dict = field(default_factory=dict)  # the worker's peak memory and its warm template's status
+    repairs: list[dict] = field(default_factory=list)  # {notebook, note, problems}: damaged notebooks (worker.repair)

@@ -90,7 +90,7 @@ def _check_notebooks(job: SubmissionJob) -> tuple[list[str], list[str]]:
     return problems, warnings
 
 
-def _static_findings(job: SubmissionJob) -> dict[str, list]:
+def _static_findings(job: SubmissionJob, answer_cells: dict[str, dict[int, list[str]]]) -> dict[str, list]:
     """notebook name -> findings of :func:`.static_checks.scan` (submitted against source)."""
     import nbformat
 
@@ -103,7 +103,7 @@ def _static_findings(job: SubmissionJob) -> dict[str, list]:
         try:
             source = nbformat.reads(data.decode("utf-8"), as_version=4)
             submitted = nbformat.reads(job.submitted_files[rel].decode("utf-8"), as_version=4)
-            found[Path(rel).stem] = scan(submitted, source)
+            found[Path(rel).stem] = scan(submitted, source, answer_cells.get(Path(rel).stem))
         except Exception as err:  # noqa: BLE001 - an unreadable cell must not pass unchecked
             found[Path(rel).stem] = [Finding(-1, None, f"could not be checked before running "
                                                        f"({type(err).__name__}: {str(err)[:200]})")]
@@ -206,9 +206,10 @@ def _feedback(result: SubmissionResult, job: SubmissionJob, config, coursedir, l
     try:
         from .feedback import feedback_config
         from .figures import TrackerFigures
+        from .repair.messages import student_notes
 
-        feedback = GenerateFeedback(coursedir=coursedir, log=logger,
-                                    config=feedback_config(config, TrackerFigures, release_tests=job.release_tests))
+        feedback = GenerateFeedback(coursedir=coursedir, log=logger, config=feedback_config(
+            config, TrackerFigures, release_tests=job.release_tests, repair_notes=student_notes(result.repairs)))
         feedback.force = True
         feedback.start()
         result.feedback_files = _read(scratch / "feedback" / job.student / job.assignment)
@@ -255,7 +256,8 @@ def _grade(job: SubmissionJob) -> SubmissionResult:
         if problems:
             result.reason = "; ".join(problems)
             return result
-        static = _static_findings(job)
+        job, answer_cells = _repair(job, result)
+        static = _static_findings(job, answer_cells)
         config = _scratch_course(job, scratch)
 
         from nbgrader.converters import Autograde, NbGraderException
@@ -298,6 +300,22 @@ def _grade(job: SubmissionJob) -> SubmissionResult:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _repair(job: SubmissionJob, result: SubmissionResult) -> tuple[SubmissionJob, dict[str, dict[int, list[str]]]]:
+    """The job with its damaged notebooks repaired (:mod:`.repair`), what was done in ``result.repairs``; and,
+    per notebook, the cells standing where an answer could not be placed (for the static checks)."""
+    from .repair.submission import repair_job
+
+    try:
+        job, repaired = repair_job(job)
+    except Exception as err:  # noqa: BLE001 - a repair that fails leaves the submission as it was
+        result.warnings.append(f"student {job.student}: damaged notebooks not repaired "
+                               f"({type(err).__name__}: {str(err)[:200]})")
+        return job, {}
+    result.repairs = [{"notebook": r.notebook, "note": r.note, "problems": r.problems}
+                      for r in repaired if r.note or r.problems]
+    return job, {r.notebook: r.answer_cells for r in repaired}
+
+
 def _stats() -> dict:
     """Resource figures for the report (benchmarks read them): this worker's peak memory, its warm template."""
     import resource
@@ -314,7 +332,7 @@ def _stats() -> dict:
 
 def _review(result: SubmissionResult, static: dict[str, list], guard_dir: Path) -> None:
     """Withhold the points of every graded cell a finding affects (see :mod:`.review`)."""
-    from .review import apply_review, collect_items
+    from .review import ReviewItem, apply_review, collect_items
 
     items = []
     for notebook in sorted({n.name for n in result.notebooks}):
@@ -330,6 +348,8 @@ def _review(result: SubmissionResult, static: dict[str, list], guard_dir: Path) 
         elif any(n.name == notebook and n.submitted for n in result.notebooks):
             findings = {"notebook": ["the grader's guard left no report for this notebook"]}
         items += collect_items(notebook, findings, static.get(notebook, []))
+    items += [ReviewItem(r["notebook"], p["answer"], p["message"], tuple(p["tests"]))
+              for r in result.repairs for p in r["problems"]]
     withheld = apply_review(result.grades, items)
     result.review = [{"notebook": i.notebook, "cell": i.cell, "reason": i.reason} for i in items]
     result.withheld = {f"{nb}/{cell}": score for (nb, cell), score in withheld.items()}

@@ -26,6 +26,7 @@ class ReviewItem:
     notebook: str
     cell: str | None     # the graded cell (grade_id), None for the whole notebook
     reason: str
+    affects: tuple[str, ...] = ()   # further graded cells whose points wait for the instructor (by grade_id)
 
     def text(self) -> str:
         where = f"{self.notebook}" + (f", cell `{self.cell}`" if self.cell else "")
@@ -145,6 +146,7 @@ def apply_review(grades: list, items: list[ReviewItem]) -> dict[tuple[str, str],
     withheld: dict[tuple[str, str], float | None] = {}
     whole = {item.notebook for item in items if item.cell is None}
     cells = {(item.notebook, item.cell) for item in items if item.cell is not None}
+    cells |= {(item.notebook, cell) for item in items for cell in item.affects}
     for grade in grades:
         if grade.notebook in whole or (grade.notebook, grade.name) in cells:
             withheld[(grade.notebook, grade.name)] = grade.auto_score

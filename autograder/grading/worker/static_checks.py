@@ -187,8 +187,12 @@ def _strip_allowed_magics(tree: ast.Module) -> ast.Module:
     return Strip().visit(tree)
 
 
-def scan(submitted, source) -> list[Finding]:
-    """Findings for one submitted notebook against its instructor's source notebook."""
+def scan(submitted, source, answer_cells: dict[int, list[str]] | None = None) -> list[Finding]:
+    """Findings for one submitted notebook against its instructor's source notebook.
+
+    ``answer_cells`` (submitted index -> grade_ids) names cells of a damaged notebook that may hold the answers
+    to those answer cells, which could not be placed (:mod:`.repair`): they may bind what those answers bind.
+    """
     findings: list[Finding] = []
     src_cells = {nbgrader_md(c).get("grade_id"): c for c in source.cells if nbgrader_md(c).get("grade_id")}
     src_sources = {c.source for c in source.cells if c.cell_type == "code"}
@@ -244,9 +248,9 @@ def scan(submitted, source) -> list[Finding]:
         own_modules = {name for name, (mod, attr) in trusted_bindings([cell.source])[1].items() if not attr}
         reasons = suspicious_code(_strip_allowed_magics(tree), module_names | own_modules)
         allowed = set()
-        if original is not None:
-            original_tree = parse(original.source)
-            allowed = _top_level_bound(original_tree) if original_tree else set()
+        for answer in [original, *(src_cells.get(g) for g in (answer_cells or {}).get(index, ()))]:
+            answer_tree = parse(answer.source) if answer is not None else None
+            allowed |= _top_level_bound(answer_tree) if answer_tree else set()
         for name in sorted((_top_level_bound(tree) & test_names) - allowed):
             if name in bindings and _import_matches(tree, name, bindings[name]):
                 continue

@@ -17,8 +17,9 @@ from .tracebacks import StudentTracebacks, student_traceback
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
-def feedback_config(config, *extra_preprocessors, release_tests: bool = False):
-    """A copy of the grading ``config`` for ``GenerateFeedback``, with our preprocessors."""
+def feedback_config(config, *extra_preprocessors, release_tests: bool = False, repair_notes: dict | None = None):
+    """A copy of the grading ``config`` for ``GenerateFeedback``, with our preprocessors (``repair_notes``:
+    notebook name -> lines for the summary about a damaged notebook, see :mod:`..repair`)."""
     feedback = config.copy()
     feedback.GenerateFeedback.preprocessors = [
         "nbgrader.preprocessors.GetGrades",
@@ -26,6 +27,7 @@ def feedback_config(config, *extra_preprocessors, release_tests: bool = False):
         StudentTracebacks, HideHiddenTests, *extra_preprocessors, FeedbackSummary]  # tracebacks read the whole source
     feedback.HideHiddenTests.release_tests = release_tests
     feedback.StudentTracebacks.release_tests = release_tests
+    feedback.FeedbackSummary.repair_notes = dict(repair_notes or {})
     # nbgrader's own template, extended (GenerateFeedback keeps a template configured here).
     import nbgrader
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from dataclasses import dataclass, field
 
 from nbconvert.preprocessors import Preprocessor
-from traitlets import Bool
+from traitlets import Bool, Dict
 
 from .hidden import is_graded_test
 
@@ -73,7 +73,7 @@ def exercises(nb) -> list[Exercise]:
     return [e for e in found if e.tests]
 
 
-def summary_html(nb, resources) -> str:
+def summary_html(nb, resources, notes: list[str] = ()) -> str:
     esc = html.escape
     grading = resources.get("nbgrader", {})
     score, max_score = float(grading.get("score", 0)), float(grading.get("max_score", 0))
@@ -89,6 +89,7 @@ def summary_html(nb, resources) -> str:
                     f'<td class="points">{exercise.points:g} / {exercise.max_points:g}</td><td>{verdict}</td></tr>')
     penalty = float(grading.get("late_penalty", 0) or 0)
     late = f'<p class="late-penalty">Late submission penalty: &minus;{penalty:g}</p>' if penalty else ""
+    late += "".join(f'<p class="repair-note">{esc(note)}</p>' for note in notes)
     return (f'<div class="course-summary" id="summary"><h2>Score: {score:g} / {max_score:g}</h2>{late}'
             '<table><thead><tr><th>exercise</th><th>points</th><th>verdict</th></tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>'
@@ -101,8 +102,11 @@ class FeedbackSummary(Preprocessor):
     nbconvert's inlined CSS (run after nbgrader's GetGrades and nbconvert's CSSHTMLHeaderPreprocessor)."""
 
     enabled = Bool(True).tag(config=True)
+    # notebook name -> what the grader repaired or could not place in it (worker.repair), said to the student
+    repair_notes = Dict().tag(config=True)
 
     def preprocess(self, nb, resources):
-        resources["course_summary"] = summary_html(nb, resources)
+        notes = self.repair_notes.get(resources.get("unique_key", ""), [])
+        resources["course_summary"] = summary_html(nb, resources, notes)
         resources.setdefault("inlining", {}).setdefault("css", []).append(STYLES.read_text())
         return nb, resources
