@@ -51,12 +51,16 @@ def grade_marked(job, key: JobKey, running_dir: str) -> SubmissionResult:
     from ..worker.pipeline import grade_submission
 
     marker = os.path.join(running_dir, str(os.getpid()))
-    with open(marker, "w") as fh:
-        json.dump(list(key), fh)
+    try:
+        with open(marker, "w") as fh:
+            json.dump(list(key), fh)
+    except OSError:   # a full disk: grading goes on, a death is then blamed on every submission in flight
+        marker = None
     try:
         return grade_submission(job)
     finally:
-        os.unlink(marker)
+        if marker:
+            os.unlink(marker)
 
 
 def _cause(exitcode: int | None) -> str:
@@ -105,7 +109,7 @@ def run_local(jobs: JobSource, workers: int, log_dir: str | None = None,
     if log_dir:   # LOG_DIR/running/<worker pid>: which submission each worker is grading (a test watches it)
         running_dir = Path(log_dir) / "running"
         shutil.rmtree(running_dir, ignore_errors=True)   # left by a killed run
-        running_dir.mkdir(parents=True)
+        running_dir.mkdir(parents=True, exist_ok=True)
     else:
         running_dir = Path(tempfile.mkdtemp(prefix="grading-running-"))
     scratch = str(running_dir)
