@@ -7,8 +7,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # -- the suite leaves no process behind (issue 20) ---------------------------------------------------------------
 # Every process a test starts is a descendant of this pytest process: it is made a child subreaper, so even an
 # orphan (a worker whose parent was SIGKILLed) is re-parented here rather than to init.  At the end of the
-# session, after the session fixtures are torn down, any descendant still alive, or any process of this
-# checkout's Python running the grader's code that was started during the session, fails the run.
+# session, after the session fixtures are torn down, any descendant still alive, or any orphan (re-parented to
+# init) of this checkout's Python running the grader's code that was started during the session, fails the run.
 from process_check import ProcessCheck   # noqa: E402  (tests/ is on sys.path: rootdir conftest)
 
 _process_check = ProcessCheck()
@@ -29,7 +29,7 @@ def pytest_sessionfinish(session, exitstatus):
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     lines = [f"pid {p.pid} (parent {p.ppid}): {p.cmdline[:200]}" for p in left]
     if reporter:
-        reporter.write_sep("=", f"FAILED: {len(left)} processes left running by the test session (now killed)", red=True)
+        reporter.write_sep("=", f"FAILED: {len(left)} processes left running by the test session (descendants now killed)", red=True)
         for line in lines:
             reporter.write_line(line)
     else:

@@ -1,6 +1,6 @@
 """Which processes a test session leaves behind (see tests/conftest.py): descendants of the pytest process, made a
-child subreaper so that orphans come back to it, and processes of this checkout's Python running the grader's code
-that were started during the session."""
+child subreaper so that orphans come back to it, and orphans re-parented to init (where there is no subreaper) of
+this checkout's Python running the grader's code, started during the session."""
 from __future__ import annotations
 
 import ctypes
@@ -79,8 +79,8 @@ class ProcessCheck:
             pass
         found = {p.pid: p for p in descendants(self.me, table)}
         python = sys.executable
-        for proc in table.values():
-            if proc.start >= self.started and proc.cmdline.startswith(python) \
+        for proc in table.values():   # escaped the subreaper (where there is none): orphans, re-parented to init
+            if proc.ppid == 1 and proc.start >= self.started and proc.cmdline.startswith(python) \
                     and any(code in proc.cmdline for code in GRADER_CODE):
                 found.setdefault(proc.pid, proc)
         return [p for p in found.values() if p.pid not in exempt and p.state not in ("Z", "X")]
@@ -105,7 +105,12 @@ class ProcessCheck:
             time.sleep(0.1)
 
     def kill(self, procs: list[Proc]) -> None:
+        """SIGKILL those of ``procs`` that are still our descendants (an orphan re-parented to init may be another
+        session's: it is reported, not killed)."""
+        ours = {p.pid for p in descendants(self.me, processes())}
         for proc in procs:
+            if proc.pid not in ours:
+                continue
             try:
                 os.kill(proc.pid, signal.SIGKILL)
             except ProcessLookupError:

@@ -14,7 +14,7 @@ import scenarios  # noqa: E402
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """The four-run scenario on a fresh course: ends with every submission graded (the other tests start there)."""
+    """The three-run scenario on a fresh course: ends with every submission graded (the other tests start there)."""
     root = scenarios.make_course(tmp_path_factory.mktemp("faults") / "course")
     return root, scenarios.workers_resubmission_busy_kill(root)
 
@@ -22,9 +22,10 @@ def graded(tmp_path_factory):
 def test_worker_deaths_resubmission_busy_gradebook_and_a_killed_command(graded):
     """A worker SIGKILLed twice on one submission (failed, named, with the cause), once on another (retried and
     graded), a resubmission mid-run (recorded as the version graded, regraded next run), the gradebook held by
-    another program (waits, then gives up cleanly), the command killed mid-run: no orphan, nothing lost or doubled."""
+    another program for a while (recording waits, saying so), the command killed mid-run by SIGKILL, SIGTERM or
+    SIGHUP: nothing of any run alive 2 s after it ended, nothing lost or doubled, the last run completes."""
     _, outcome = graded
-    assert outcome.injected >= 6, outcome
+    assert outcome.injected >= 5, outcome
     assert outcome.clean, outcome
 
 
@@ -52,8 +53,7 @@ def test_a_gradebook_locked_for_good_stops_recording_cleanly(graded, tmp_path):
 
     root = scenarios.make_course(tmp_path / "course", base=graded[0])
     course = resolve(root, "ps1")
-    student = scenarios.STUDENTS[0]
-    before = report_path(course, student).read_bytes()
+    student = "s99_new"   # not in the gradebook yet: recording it needs a write
     result = SubmissionResult("ps1", student, status="failed", reason="the worker died (test)")
     said = []
     with Recorder(course, busy_wait=1.5, say=said.append) as recorder:
@@ -63,7 +63,7 @@ def test_a_gradebook_locked_for_good_stops_recording_cleanly(graded, tmp_path):
         assert str(course.db_path) in str(err.value) and student in str(err.value), err.value
         assert "stayed locked by another program" in str(err.value)
         assert len(said) == 1 and "is locked by another program" in said[0], said
-        assert report_path(course, student).read_bytes() == before
+        assert not report_path(course, student).exists()
         assert scenarios.integrity(course.db_path) == "ok"
         report = recorder.record(result, "digest")   # the lock is gone: recorded at once
     assert report["status"] == "failed" and scenarios.reports(root)[student]["status"] == "failed"

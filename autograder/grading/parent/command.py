@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...nbgrader_runner import python_first_on_path
-from .course import Course, GradingError, digest, prepare, read_tree, resolve, submission_changed
+from .course import Course, GradingError, prepare, read_tree, resolve, submission_changed
 from .record import Recorder, read_report
 
 
@@ -208,7 +208,7 @@ def _record(results, courses: dict[str, Course], summaries: dict[str, GradingSum
     names = ", ".join(courses) if len(courses) <= 2 else f"{len(courses)} assignments"
     bar = tqdm(total=total, desc=f"grading {names}", unit="submission", file=sys.stderr,
                disable=not progress or not total, dynamic_ncols=True)
-    with Recorder(first, busy_wait=gradebook_wait, say=tqdm.write) as recorder:
+    with Recorder(first, busy_wait=gradebook_wait, say=lambda m: tqdm.write(m, file=sys.stderr)) as recorder:
         try:
             for (assignment, student), result in results:
                 summary = summaries[assignment]

@@ -9,8 +9,10 @@ rest is graded by the next run).
 """
 from __future__ import annotations
 
+import logging
 import sys
 import time
+from contextlib import contextmanager
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -21,9 +23,28 @@ T = TypeVar("T")
 ATTEMPT_SECONDS = 1.0   # SQLite's busy timeout for each try (nbgrader's engine would wait 5 s)
 
 
-def is_busy(err: BaseException) -> bool:
-    text = str(getattr(err, "orig", None) or err).lower()
-    return "database is locked" in text or "database table is locked" in text or "database is busy" in text
+def is_busy(err: BaseException | None) -> bool:
+    """Whether ``err`` (or what caused it: nbgrader turns SQLAlchemy's error into its ``InvalidEntry``) is SQLite's
+    "database is locked"."""
+    seen = 0
+    while err is not None and seen < 10:
+        text = str(getattr(err, "orig", None) or err).lower()
+        if "database is locked" in text or "database table is locked" in text:
+            return True
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return False
+
+
+@contextmanager
+def _quiet_nbgrader():
+    """nbgrader logs every failed commit with a traceback (tornado's ``app_log``); the wait is said once instead."""
+    logger = logging.getLogger("tornado.application")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def shorten_busy_timeout(gradebook) -> None:
@@ -40,17 +61,16 @@ def shorten_busy_timeout(gradebook) -> None:
 def retrying(action: Callable[[], T], *, db_path: Path, what: str, wait_seconds: float, rollback: Callable[[], None],
              say: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> T:
     """``action()``, tried again while the gradebook is locked by someone else, for up to ``wait_seconds``."""
-    from sqlalchemy.exc import OperationalError
-
     started = time.monotonic()
     told = False
     while True:
         try:
-            return action()
-        except OperationalError as err:
-            rollback()
+            with _quiet_nbgrader():
+                return action()
+        except Exception as err:  # noqa: BLE001 - SQLAlchemy's OperationalError, or nbgrader's InvalidEntry made of it
             if not is_busy(err):
                 raise
+            rollback()
             waited = time.monotonic() - started
             if waited >= wait_seconds:
                 raise GradingError(
