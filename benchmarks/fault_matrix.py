@@ -52,14 +52,15 @@ def main() -> int:
             if "disk_full" not in args.skip:
                 rows.append(scenarios.in_namespace("disk_full", scenarios.make_course(base / "full", base=root), seed))
             print(f"seed {seed}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    header = f"{'fault':<58} {'seed':>4} {'injected':>8} {'survived':>9} {'lost':>5} {'orphans':>7} {'dup rows':>8}"
+    width = max(len(r.fault) for r in rows) if rows else 5
+    header = f"{'fault':<{width}} {'seed':>4} {'injected':>8} {'survived':>9} {'lost':>5} {'orphans':>7} {'dup rows':>8}"
     print(header)
     print("-" * len(header))
     for row in rows:
-        print(f"{row.fault:<58} {row.seed:>4} {row.injected:>8} {f'{row.survived}/{row.runs}':>9} "
+        print(f"{row.fault:<{width}} {row.seed:>4} {row.injected:>8} {f'{row.survived}/{row.runs}':>9} "
               f"{len(row.grades_lost):>5} {len(row.orphans):>7} {len(row.duplicates):>8}")
     total = {k: sum(len(getattr(r, k)) for r in rows) for k in ("grades_lost", "orphans", "duplicates")}
-    print(f"{'total':<58} {'':>4} {sum(r.injected for r in rows):>8} "
+    print(f"{'total':<{width}} {'':>4} {sum(r.injected for r in rows):>8} "
           f"{f'{sum(r.survived for r in rows)}/{sum(r.runs for r in rows)}':>9} {total['grades_lost']:>5} "
           f"{total['orphans']:>7} {total['duplicates']:>8}")
     for row in rows:
