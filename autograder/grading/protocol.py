@@ -46,6 +46,32 @@ def proc_status(pid: int | str = "self", keys=("VmRSS", "VmHWM", "VmSize", "Thre
     return fields
 
 
+# -- lifetime: every process the grader starts dies with the one that started it ------------------------
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> bool:
+    """Have the kernel SIGKILL this process when its parent dies (``prctl(PR_SET_PDEATHSIG)``), even if the
+    parent is killed with SIGKILL and none of its clean-up runs.  Call it in the child, first thing, with the pid
+    its parent had (the signal fires when the parent *thread* that started the child exits: start grading
+    processes from a thread that lives as long as its process).  Closes the race of a parent that died
+    before the call: then the process is re-parented already, ``getppid()`` no longer says ``parent_pid``,
+    and it kills itself.  False where ``prctl`` is not available (not Linux)."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return False
+    if prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+        return False
+    if os.getppid() != parent_pid:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return True
+
+
 def kernel_env() -> dict[str, str]:
     """Environment variables every grading process sets for the kernels it starts (and for itself)."""
     return {"TF_CPP_MIN_LOG_LEVEL": "3"}

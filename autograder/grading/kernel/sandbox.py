@@ -36,7 +36,7 @@ import resource
 import signal
 import sys
 
-from ..protocol import Profile
+from ..protocol import Profile, die_with_parent
 
 def _set_limits(profile: Profile) -> None:
     def cap(which, value):
@@ -260,7 +260,9 @@ def run_kernel(profile: Profile, argv: list[str]) -> None:
 
 def main(argv: list[str]) -> None:
     """A cold kernel: ``python -P -m autograder.grading.kernel.sandbox -f CONNECTION_FILE`` (-P: see
-    :mod:`autograder.grading.worker.guarded_execute`)."""
+    :mod:`autograder.grading.worker.guarded_execute`).  It dies with the worker that started it (jupyter_client
+    names that worker in ``JPY_PARENT_PID``), even when the worker is killed."""
+    die_with_parent(int(os.environ.get("JPY_PARENT_PID") or os.getppid()))
     run_kernel(Profile.from_env(), argv)
 
 

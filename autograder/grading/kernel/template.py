@@ -18,7 +18,7 @@ import threading
 import time
 import traceback
 
-from ..protocol import MAX_MESSAGE, Profile, proc_status
+from ..protocol import MAX_MESSAGE, Profile, die_with_parent, proc_status
 
 # Imported by every template, whatever the notebook imports: the kernel machinery and the guard, and what
 # ipykernel imports only when a kernel starts (its debugger brings debugpy: 0.25 s of every cold start).
@@ -90,10 +90,12 @@ def _become_kernel(request: dict, fds: list[int], sock: socket.socket, ready_w: 
 
 def _fork_kernel(request: dict, fds: list[int], sock: socket.socket) -> tuple[dict, list[int]]:
     ready_r, ready_w = os.pipe()
+    template = os.getpid()
     pid = os.fork()
     if pid == 0:
         code = 1
         try:
+            die_with_parent(template)   # the kernel dies with the template (which dies with its worker)
             os.close(ready_r)
             _become_kernel(request, fds, sock, ready_w)
             code = 0
@@ -186,6 +188,8 @@ def serve(fd: int, imports: list[str], protected_packages: list[str]) -> None:
 
 def main(argv: list[str]) -> None:
     what = json.loads(argv[1]) if len(argv) > 1 else {}
+    if what.get("parent_pid"):
+        die_with_parent(what["parent_pid"])   # gone with the worker, however it dies (its socket may outlive it)
     serve(int(argv[0]), what.get("imports", []), what.get("protected_packages", []))
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...nbgrader_runner import python_first_on_path
-from .course import Course, GradingError, digest, prepare, read_tree, resolve
+from .course import Course, GradingError, prepare, read_tree, resolve, submission_changed
 from .record import Recorder, read_report
 
 
@@ -58,6 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true",
                         help="regrade every submission, even those already fully recorded")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    parser.add_argument("--gradebook-wait", type=float, default=60.0, metavar="S",
+                        help="seconds to wait while another program (formgrader) holds gradebook.db locked, "
+                             "before the run stops; rerun to finish (default 60)")
     parser.add_argument("--no-feedback", action="store_true",
                         help="skip the feedback HTML (grades, reports and grades.csv only; about 3 s of CPU less "
                              "per TensorFlow notebook); `--force` without it regrades with feedback")
@@ -110,11 +113,10 @@ def _todo(course: Course, source_files: dict[str, bytes], force: bool,
           summary: GradingSummary) -> tuple[list[str], dict[str, str]]:
     """The students of ``course`` to grade now, and every student's submission digest (of its files and the
     assignment's ``source_files``); the others are already fully recorded (their scores go into ``summary``)."""
-    source = digest(source_files).encode()
     digests: dict[str, str] = {}
     todo = []
     for student in course.students():
-        digests[student] = digest({**read_tree(course.submission_dir(student)), "\0source": source})
+        digests[student] = course.submission_digest(read_tree(course.submission_dir(student)))
         previous = read_report(course, student)
         if (not force and previous and previous.get("status") == "graded"
                 and previous.get("submission_digest") == digests[student]
@@ -129,7 +131,7 @@ def _todo(course: Course, source_files: dict[str, bytes], force: bool,
 def grade_assignments(assignments: list[str], course_dir: Path, *, workers: int | None = None,
                       scheduler: str | None = None, force: bool = False, progress: bool = True,
                       feedback: bool = True, limits: dict | None = None,
-                      release_tests: bool = False) -> list[GradingSummary]:
+                      release_tests: bool = False, gradebook_wait: float = 60.0) -> list[GradingSummary]:
     """Grade every submission of each of ``assignments`` in ``course_dir`` with one pool of workers (their
     warm templates serve every assignment that imports the same modules); one summary per assignment.
     Raise GradingError if the harness can't run."""
@@ -150,7 +152,7 @@ def grade_assignments(assignments: list[str], course_dir: Path, *, workers: int 
         digests: dict[tuple[str, str], str] = {}
         shared: dict[str, dict] = {}                # assignment -> what every one of its jobs carries
         for assignment, course in courses.items():
-            prepare(course)
+            prepare(course, gradebook_wait)
             source_files = course.source_files()
             students, course_digests = _todo(course, source_files, force, summaries[assignment])
             todo += [(assignment, s) for s in students]
@@ -163,12 +165,17 @@ def grade_assignments(assignments: list[str], course_dir: Path, *, workers: int 
         def jobs():
             for key in todo:
                 assignment, student = key
-                yield key, (lambda a=assignment, s=student: SubmissionJob(
-                    student=s, submitted_files=read_tree(courses[a].submission_dir(s)), **shared[a]))
+                yield key, (lambda a=assignment, s=student: job(a, s))
+
+        def job(assignment: str, student: str) -> SubmissionJob:
+            files = read_tree(courses[assignment].submission_dir(student))
+            # The digest recorded is that of the files graded, read once here (a resubmission may land meanwhile).
+            digests[assignment, student] = courses[assignment].submission_digest(files)
+            return SubmissionJob(student=student, submitted_files=files, **shared[assignment])
 
         log_dir = (first.state_dir if len(courses) == 1 else first.root / ".grading") / "logs"
         results = _results(jobs(), scheduler, workers, log_dir)
-        _record(results, courses, summaries, digests, len(todo), progress)
+        _record(results, courses, summaries, digests, len(todo), progress, gradebook_wait)
         seconds = time.perf_counter() - start
         for summary in summaries.values():
             summary.seconds = seconds
@@ -191,7 +198,7 @@ def _results(jobs, scheduler: str | None, workers: int | None, log_dir: Path):
 
 
 def _record(results, courses: dict[str, Course], summaries: dict[str, GradingSummary],
-            digests: dict[tuple[str, str], str], total: int, progress: bool) -> None:
+            digests: dict[tuple[str, str], str], total: int, progress: bool, gradebook_wait: float = 60.0) -> None:
     """Record each result as it arrives (the parent is the only writer), with a progress bar; then grades.csv
     and each summary's maximum score."""
     from nbgrader.api import MissingEntry
@@ -201,10 +208,14 @@ def _record(results, courses: dict[str, Course], summaries: dict[str, GradingSum
     names = ", ".join(courses) if len(courses) <= 2 else f"{len(courses)} assignments"
     bar = tqdm(total=total, desc=f"grading {names}", unit="submission", file=sys.stderr,
                disable=not progress or not total, dynamic_ncols=True)
-    with Recorder(first) as recorder:
+    with Recorder(first, busy_wait=gradebook_wait, say=lambda m: tqdm.write(m, file=sys.stderr)) as recorder:
         try:
             for (assignment, student), result in results:
                 summary = summaries[assignment]
+                changed = submission_changed(courses[assignment], student, digests[assignment, student])
+                if changed:
+                    result.warnings.append(changed)
+                    tqdm.write(f"grade: {assignment}, {changed}", file=sys.stderr)
                 report = recorder.record(result, digests[assignment, student], courses[assignment])
                 if report["status"] == "graded":
                     summary.graded.append(student)
@@ -214,9 +225,15 @@ def _record(results, courses: dict[str, Course], summaries: dict[str, GradingSum
                     summary.failed[student] = report["reason"]
                 bar.set_postfix(failed=sum(len(s.failed) for s in summaries.values()), refresh=False)
                 bar.update(1)
-        finally:
+        except BaseException:
             bar.close()
-            recorder.export_csv(first.root / "grades.csv")
+            try:   # what was recorded before the run stopped (Ctrl-C, a full disk, a locked gradebook)
+                recorder.export_csv(first.root / "grades.csv")
+            except GradingError:
+                pass   # the error that stopped the run says more
+            raise
+        bar.close()
+        recorder.export_csv(first.root / "grades.csv")
         for assignment, summary in summaries.items():
             if not summary.max_score:
                 try:
@@ -233,7 +250,7 @@ def run(args: argparse.Namespace) -> int:
         summaries = grade_assignments(args.assignments, args.course_dir, workers=args.workers,
                                       scheduler=args.scheduler, force=args.force, progress=not args.no_progress,
                                       limits=limits, feedback=not args.no_feedback,
-                                      release_tests=args.release_tests)
+                                      release_tests=args.release_tests, gradebook_wait=args.gradebook_wait)
     except GradingError as err:
         print(f"grade: cannot grade: {err}", file=sys.stderr)
         return 2

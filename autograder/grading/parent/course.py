@@ -11,6 +11,7 @@ worker copies into its scratch course.
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import os
 import shutil
@@ -24,12 +25,9 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from ... import paths
 from ...nbgrader_runner import NbgraderError, run_nbgrader
+from .errors import GradingError
 
 IGNORED = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
-
-
-class GradingError(RuntimeError):
-    """The harness itself cannot run (bad course directory, missing source, broken config)."""
 
 
 @dataclass
@@ -68,6 +66,25 @@ class Course:
     def source_files(self) -> dict[str, bytes]:
         """The assignment's source folder, relative path -> content (notebooks and data files)."""
         return read_tree(self.source_dir, follow_links=True)   # the instructor's own folder: trusted
+
+    @functools.cached_property
+    def source_digest(self) -> str:
+        return digest(self.source_files())
+
+    def submission_digest(self, files: dict[str, bytes]) -> str:
+        """What a report records of the version it graded: the digest of the submitted ``files`` and of the
+        assignment's source (a new source regrades everyone); a rerun regrades a student whose digest changed."""
+        return digest({**files, "\0source": self.source_digest.encode()})
+
+
+def submission_changed(course: Course, student: str, graded: str) -> str:
+    """A warning when the student's submitted files are no longer those graded (digest ``graded``): a late
+    resubmission landed while the run graded the earlier one ('' when they are the same)."""
+    now = course.submission_digest(read_tree(course.submission_dir(student)))
+    if now == graded:
+        return ""
+    return (f"student {student}: the submission changed while it was graded (a resubmission?): the version graded "
+            f"has digest {graded[:12]}, the files now in submitted/ have {now[:12]}; run the command again to grade them")
 
 
 SKIPPED_DIRS = (".ipynb_checkpoints", "__pycache__")
@@ -242,7 +259,15 @@ def generate(course: Course, out_db: Path) -> None:
         shutil.copy2(tmp / "gradebook.db", out_db)
 
 
-def prepare(course: Course) -> None:
+def _into_gradebook(write, course: Course, busy_wait: float) -> None:
+    """``write()`` into the course's gradebook, waiting while another program holds it locked."""
+    from .gradebook_busy import retrying
+
+    retrying(write, db_path=course.db_path, what=f"the definition of {course.assignment}",
+             wait_seconds=busy_wait, rollback=lambda: None)
+
+
+def prepare(course: Course, busy_wait: float = 60.0) -> None:
     """Make sure DIR/gradebook.db defines the assignment, and build the template gradebook.
 
     A full nbgrader course whose gradebook already has the assignment is authoritative (as for
@@ -250,6 +275,20 @@ def prepare(course: Course) -> None:
     assignment is generated from its source with `nbgrader generate_assignment` and its
     definitions are written into DIR/gradebook.db.
     """
+    from sqlalchemy.exc import OperationalError
+
+    from .gradebook_health import check
+
+    check(course.db_path)   # a damaged gradebook is refused before anything is written to it
+    try:
+        _prepare(course, busy_wait)
+    except (OSError, OperationalError) as err:   # a full disk, most likely
+        raise GradingError(f"could not prepare {course.assignment} in {course.state_dir} "
+                           f"({getattr(err, 'orig', None) or err}); nothing of this run was recorded; fix that "
+                           f"(free some space?) and run the command again") from err
+
+
+def _prepare(course: Course, busy_wait: float) -> None:
     course.state_dir.mkdir(parents=True, exist_ok=True)
     tmp_db = course.state_dir / f"template.{os.getpid()}.db"
     tmp_db.unlink(missing_ok=True)
@@ -258,7 +297,8 @@ def prepare(course: Course) -> None:
             copy_assignment(course.db_url, f"sqlite:///{tmp_db}", course.assignment, course.course_id)
         else:
             generate(course, tmp_db)
-            copy_assignment(f"sqlite:///{tmp_db}", course.db_url, course.assignment, course.course_id)
+            _into_gradebook(lambda: copy_assignment(f"sqlite:///{tmp_db}", course.db_url, course.assignment,
+                                                    course.course_id), course, busy_wait)
         os.replace(tmp_db, course.template_db)
     finally:
         tmp_db.unlink(missing_ok=True)

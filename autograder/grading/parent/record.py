@@ -14,6 +14,7 @@ gradebook.  Order for each graded submission (so that a kill at any point is saf
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -26,11 +27,20 @@ from .course import Course
 def atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)   # a full disk: the old file stays as it was, no partial copy beside it
+        raise _naming(err, path) from err
+
+
+def _naming(err: OSError, path: Path) -> OSError:
+    """``err`` with the file it is about (a failed write() names none)."""
+    return err if err.filename else OSError(err.errno, err.strerror, str(path))
 
 
 def replace_folder(folder: Path, files: dict[str, bytes]) -> None:
@@ -40,11 +50,15 @@ def replace_folder(folder: Path, files: dict[str, bytes]) -> None:
     old = folder.with_name(f".{folder.name}.{os.getpid()}.old")
     for stale in [*folder.parent.glob(f".{folder.name}.*.new"), *folder.parent.glob(f".{folder.name}.*.old")]:
         shutil.rmtree(stale, ignore_errors=True)   # left by a run killed mid-swap
-    for rel, data in files.items():
-        path = staging / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    staging.mkdir(parents=True, exist_ok=True)
+    try:
+        for rel, data in files.items():
+            path = staging / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        staging.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        shutil.rmtree(staging, ignore_errors=True)   # a full disk: the old folder stays, the space is given back
+        raise _naming(err, folder / rel if files else folder) from err
     if folder.exists():
         os.replace(folder, old)
     os.replace(staging, folder)
@@ -66,11 +80,30 @@ class Recorder:
     """Writes results into the course directory and its gradebook (open once, in the parent); one recorder
     serves every assignment of the course directory (:meth:`record` is told which)."""
 
-    def __init__(self, course: Course):
+    def __init__(self, course: Course, *, busy_wait: float = 60.0, say=None):
         from nbgrader.api import Gradebook
 
+        from .gradebook_busy import shorten_busy_timeout
+
         self.course = course
+        self.busy_wait = busy_wait   # seconds to wait for a gradebook another program holds locked
+        self.say = say               # how waiting is reported (default: a line on stderr)
         self.gradebook = Gradebook(course.db_url, course.course_id)
+        shorten_busy_timeout(self.gradebook)
+
+    def _in_transaction(self, action, what: str):
+        """``action()`` (one gradebook transaction), waiting while another program holds the gradebook locked;
+        a full disk becomes a GradingError naming the gradebook (the transaction is rolled back by SQLite)."""
+        from sqlalchemy.exc import OperationalError
+
+        from .gradebook_busy import retrying
+
+        options = {"say": self.say} if self.say else {}
+        try:
+            return retrying(action, db_path=self.course.db_path, what=what, wait_seconds=self.busy_wait,
+                            rollback=self.gradebook.db.rollback, **options)
+        except OperationalError as err:
+            raise write_failed(self.course.db_path, err, what) from err
 
     def close(self) -> None:
         self.gradebook.close()
@@ -85,9 +118,12 @@ class Recorder:
     def _write_gradebook(self, result: SubmissionResult, assignment: str) -> None:
         import warnings
 
-        with warnings.catch_warnings():  # SQLAlchemy's autoflush note while the new rows are linked up
-            warnings.simplefilter("ignore")
-            self._write_gradebook_rows(result, assignment)
+        def write():
+            with warnings.catch_warnings():  # SQLAlchemy's autoflush note while the new rows are linked up
+                warnings.simplefilter("ignore")
+                self._write_gradebook_rows(result, assignment)
+
+        self._in_transaction(write, f"the grades of student {result.student} ({assignment})")
 
     def _write_gradebook_rows(self, result: SubmissionResult, assignment: str) -> None:
         from nbgrader import utils
@@ -143,11 +179,18 @@ class Recorder:
         """A submission that could not be graded still exists in the gradebook (ungraded), as with nbgrader."""
         import warnings
 
-        try:
+        from .errors import GradingError
+
+        def write():
             with warnings.catch_warnings():  # nbgrader's add_submission trips a harmless SQLAlchemy warning
                 warnings.simplefilter("ignore")
                 self.gradebook.update_or_create_student(student)
                 self.gradebook.update_or_create_submission(assignment, student)
+
+        try:
+            self._in_transaction(write, f"the (failed) submission of student {student} ({assignment})")
+        except GradingError:
+            raise   # locked for good, or the disk is full: the run stops, the next one records it
         except Exception:  # noqa: BLE001 - the report still says why it failed
             self.gradebook.db.rollback()
 
@@ -192,29 +235,40 @@ class Recorder:
     def record(self, result: SubmissionResult, submission_digest: str, course: Course | None = None) -> dict:
         """Write one result of ``course`` (default: the recorder's); return the report written (also for failures)."""
         course, student = course or self.course, result.student
-        if result.status != "graded":
-            self._ensure_submission(student, course.assignment)
-            report = {"student_id": student, "assignment": course.assignment, "status": "failed",
-                      "reason": result.reason, "warnings": result.warnings,
-                      "submission_digest": submission_digest, "log_tail": result.log[-4000:]}
+        try:
+            if result.status != "graded":
+                self._ensure_submission(student, course.assignment)
+                report = {"student_id": student, "assignment": course.assignment, "status": "failed",
+                          "reason": result.reason, "warnings": result.warnings,
+                          "submission_digest": submission_digest, "log_tail": result.log[-4000:]}
+                atomic_write(report_path(course, student), _dumps(report))
+                return report
+            replace_folder(course.root / "autograded" / student / course.assignment, result.autograded_files)
+            if result.feedback_files:
+                replace_folder(course.root / "feedback" / student / course.assignment, result.feedback_files)
+            self._write_gradebook(result, course.assignment)
+            report = self._report(result, submission_digest, course.assignment)
             atomic_write(report_path(course, student), _dumps(report))
             return report
-        replace_folder(course.root / "autograded" / student / course.assignment, result.autograded_files)
-        if result.feedback_files:
-            replace_folder(course.root / "feedback" / student / course.assignment, result.feedback_files)
-        self._write_gradebook(result, course.assignment)
-        report = self._report(result, submission_digest, course.assignment)
-        atomic_write(report_path(course, student), _dumps(report))
-        return report
+        except OSError as err:   # a full disk, a read-only course directory: say which file, stop the run
+            raise write_failed(Path(err.filename or course.root), err,
+                               f"the results of student {student} ({course.assignment})") from err
 
     def export_csv(self, dest: Path) -> None:
         """nbgrader's own CSV export of the whole gradebook (one row per student and assignment), plus
         ``needs_review`` and ``review_reason`` from each submission's report (see :mod:`autograder.grading.worker.review`)."""
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        try:
+            self._export_csv(tmp, dest)
+        except OSError as err:
+            tmp.unlink(missing_ok=True)   # the old grades.csv stays as it was
+            raise write_failed(dest, err, "grades.csv") from err
+
+    def _export_csv(self, tmp: Path, dest: Path) -> None:
         import csv
 
         from nbgrader.plugins.export import CsvExportPlugin
 
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
         CsvExportPlugin(to=str(tmp)).export(self.gradebook)
         with open(tmp, newline="") as fh:
             rows = list(csv.DictReader(fh))
@@ -232,6 +286,19 @@ class Recorder:
                 writer.writeheader()
                 writer.writerows(rows)
         os.replace(tmp, dest)
+
+
+def write_failed(path: Path, err: BaseException, what: str):
+    """The GradingError for a write that failed (``err``: an OSError, or SQLite's error for the gradebook)."""
+    from .errors import GradingError
+
+    reason = getattr(err, "strerror", None) or str(getattr(err, "orig", None) or err)
+    full = getattr(err, "errno", None) == errno.ENOSPC or "disk is full" in reason or "disk I/O" in reason
+    advice = ("free some space on that filesystem, then run the same command again" if full
+              else "fix that, then run the same command again")
+    return GradingError(f"could not write {path} ({reason}) while recording {what}; the run stopped there. "
+                        f"gradebook.db, grades.csv and the reports hold everything recorded before, nothing half "
+                        f"written; {advice}: it grades what is not recorded yet")
 
 
 def _read_json(path: Path) -> dict | None:

@@ -123,7 +123,8 @@ class Template:
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-P", "-m", "autograder.grading.kernel.template", str(theirs.fileno()),
-                 json.dumps({"imports": self.imports, "protected_packages": self.protected_packages})],
+                 json.dumps({"imports": self.imports, "protected_packages": self.protected_packages,
+                             "parent_pid": os.getpid()})],
                 env=env, cwd="/", pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
         except OSError as err:
