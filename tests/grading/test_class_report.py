@@ -7,8 +7,8 @@
   per exercise;
 * the full round trip through nbgrader's exchange: release_assignment, fetch_assignment, submit, collect,
   our grade, release_feedback, fetch_feedback (the student finds the HTML);
-* the review flag in formgrader (headless Chromium): the flagged notebook is listed as needing manual grading,
-  its answer cells show the reason, points awarded there reach grades.csv and the per-question export after
+* the review in formgrader (headless Chromium): the notebook marked for review is listed as needing manual
+  grading, its answer cells show the reason, points awarded there reach grades.csv and the per-question export after
   ``python -m autograder class-report``.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from autograder import paths
-from autograder.grading.parent.class_report import rebuild
+from autograder.grading.parent.class_report import data, rebuild
 from autograder.nbgrader_runner import nbgrader_env, run_nbgrader
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -79,6 +79,25 @@ def correct_students() -> list[str]:
     return sorted([p.student for p in pc.CLASS if p.score == 4.0] + [pc.EXCHANGE_STUDENT])
 
 
+def test_causes_of_one_students_failure():
+    """The tracker's causes win over the error types of other failing cells; withheld cells are `marked for review`;
+    a failure with neither is counted by its error type."""
+    tracker = [{"expectation": {"passed": False, "failures": [{"cause": "replaced_by_tensor", "cause_text": "w now holds"}]}}]
+    assert data.student_causes([{"tracker": tracker, "error": "TrackerAssertionError: ..."},
+                                {"tracker": [], "error": "AssertionError: return w"}]) == {"replaced_by_tensor": "w now holds"}
+    assert list(data.student_causes([{"needs_manual_grade": True, "tracker": tracker}])) == [
+        "marked for review", "replaced_by_tensor"]
+    assert data.student_causes([{"error": "NotImplementedError: \nmore"}]) == {
+        "no tracker verdict: NotImplementedError": "NotImplementedError: "}
+
+
+def test_exercises_follow_the_answer_cells_and_their_headings():
+    exercises = data.exercises_of("nb", pc.source_notebook())
+    assert [(e.title, e.cells, e.max_points) for e in exercises] == [
+        ("Update in place", ["test_sgd_in_place", "test_sgd_returns"], 2.0),
+        ("Train only the bias", ["test_bias_only"], 2.0)]
+
+
 def test_class_report_counts_the_planted_mistakes_exactly(planted):
     data = class_data(planted["root"])
     assert (data["students"], data["graded"]) == (len(pc.CLASS) + 2, len(pc.CLASS) + 1)
@@ -124,18 +143,18 @@ def test_class_report_is_rebuilt_from_the_reports_without_grading(planted):
     assert class_data(root) == before
 
 
-def test_review_findings_flag_the_notebook_and_explain_in_the_gradebook(planted):
+def test_review_findings_reach_the_gradebook_as_the_answers_automatic_comments(planted):
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{planted['root'] / 'gradebook.db'}", pc.COURSE_ID) as gb:
-        flagged = {nb.student.id for nb in gb.notebook_submissions(pc.NOTEBOOK, pc.ASSIGNMENT) if nb.flagged}
         comments = {c.name: c.comment for c in gb.find_submission_notebook(pc.NOTEBOOK, pc.ASSIGNMENT, "flagged1").comments}
         clean = {c.name: c.comment for c in gb.find_submission_notebook(pc.NOTEBOOK, pc.ASSIGNMENT, "both1").comments}
-    assert flagged == {"flagged1"}
+        flagged = [nb.student.id for nb in gb.notebook_submissions(pc.NOTEBOOK, pc.ASSIGNMENT) if nb.flagged]
     assert set(comments) == {"sgd", "bias"}
     for comment in comments.values():
         assert comment.startswith("Marked for review by the autograder") and "uses `exec`" in comment
     assert not any(c and "Marked for review" in c for c in clean.values())
+    assert flagged == []     # formgrader's flag is the human graders'
 
 
 def test_per_question_export_in_canvas_layout(planted):
@@ -189,9 +208,8 @@ def test_formgrader_shows_the_review_and_its_manual_points_reach_the_exports(pla
         page.goto(f"{base}/formgrader/gradebook/{pc.ASSIGNMENT}/{pc.NOTEBOOK}")
         row = page.locator("#main-table tr", has=page.locator("a.name-shown", has_text="flagged1"))
         row.locator(".needs-manual-grade .glyphicon-ok").wait_for(timeout=60_000)
-        assert row.locator(".flagged .glyphicon-flag").count() == 1
-        others = page.locator("#main-table .flagged .glyphicon-flag")
-        assert others.count() == 1, "only the notebook marked for review is flagged"
+        needing = page.locator("#main-table .needs-manual-grade .glyphicon-ok")
+        assert needing.count() == 1, "only the notebook marked for review needs a manual grade"
         row.locator(".reveal .glyphicon-eye-open").click()     # formgrader hides names until asked
         page.screenshot(path=str(ARTIFACTS / "formgrader_manual_grading.png"), full_page=True)
 

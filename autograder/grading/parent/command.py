@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ...nbgrader_runner import python_first_on_path
 from .course import Course, GradingError, digest, prepare, read_tree, resolve
-from .class_report import build as build_class_report
+from .class_report import build_after_grading
 from .record import Recorder, read_report
 
 
@@ -219,7 +219,7 @@ def _record(results, courses: dict[str, Course], summaries: dict[str, GradingSum
             bar.close()
             recorder.export_csv(first.root / "grades.csv")
             for course in courses.values():   # the whole class's picture, also after a partial or resumed run
-                build_class_report(course, recorder.gradebook)
+                build_after_grading(course, recorder.gradebook)
         for assignment, summary in summaries.items():
             if not summary.max_score:
                 try:

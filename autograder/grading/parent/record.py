@@ -131,10 +131,10 @@ class Recorder:
                 missing = record.notebook in submitted and not submitted[record.notebook].submitted
                 grade.needs_manual_grade = record.needs_manual_grade or (
                     grade.manual_score is not None and not missing)
+            # Formgrader lists the withheld cells (needs_manual_grade); each answer's automatic comment says why.
+            # (`SubmittedNotebook.flagged` is left to human graders, as nbgrader documents it.)
             findings = review_by_notebook(result.review)
-            for nb in submission.notebooks:   # formgrader shows the flag in its list of submissions
-                nb.flagged = nb.name in findings
-            for record in result.comments:    # ... and the reason above each answer it shows the grader
+            for record in result.comments:
                 comment = gb.find_comment(record.name, record.notebook, assignment, result.student)
                 comment.auto_comment = with_review_note(record.auto_comment, findings.get(record.notebook))
             db.commit()

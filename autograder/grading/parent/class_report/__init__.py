@@ -32,6 +32,19 @@ def build(course, gradebook) -> dict[str, Path]:
     return written
 
 
+def build_after_grading(course, gradebook) -> None:
+    """:func:`build`, after a grading run (also an interrupted one): a report that cannot be built is a warning
+    on stderr, never a lost run (the grades are recorded already)."""
+    import sys
+
+    try:
+        build(course, gradebook)
+    except Exception as err:  # noqa: BLE001 - the grades are safe; say what is missing and why
+        print(f"grade: the class report of {course.assignment} was not written: {type(err).__name__}: {err} "
+              f"(rebuild it with `python -m autograder class-report {course.assignment} --course-dir {course.root}`)",
+              file=sys.stderr)
+
+
 def rebuild(course_dir: Path, assignments: list[str]) -> list[dict[str, Path]]:
     """Without grading: export ``DIR/grades.csv`` again and rebuild each assignment's class report from the
     reports and the gradebook (after manual grading in formgrader, both show the manual scores)."""
