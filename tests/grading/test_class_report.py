@@ -89,13 +89,23 @@ def test_causes_of_one_students_failure():
         "marked for review", "replaced_by_tensor"]
     assert data.student_causes([{"error": "NotImplementedError: \nmore"}]) == {
         "no tracker verdict: NotImplementedError": "NotImplementedError: "}
+    # A written answer nobody has graded yet is not a failure; a test cell withheld for review is.
+    assert data.awaiting_grade({"kind": "solution", "needs_manual_grade": True})
+    assert not data.awaiting_grade({"kind": "code", "needs_manual_grade": True})
 
 
-def test_exercises_follow_the_answer_cells_and_their_headings():
+def test_exercises_follow_the_answer_cells_and_their_headings(tmp_path):
     exercises = data.exercises_of("nb", pc.source_notebook())
     assert [(e.title, e.cells, e.max_points) for e in exercises] == [
         ("Update in place", ["test_sgd_in_place", "test_sgd_returns"], 2.0),
         ("Train only the bias", ["test_bias_only"], 2.0)]
+    # Several answers under one heading (the plain-Python course): each named by its answer cell.
+    source = Path(__file__).resolve().parent / "fixtures" / "pycourse" / "source" / "ps1"
+    assert [(e.title, e.cells) for e in data.source_exercises(source)] == [
+        ("Problem 1: lists (squares)", ["test_squares"]), ("Problem 1: lists (mean)", ["test_mean", "test_mean_empty"]),
+        ("Problem 1: lists (counter)", ["test_counter"]),
+        ("Problem 2: fizzbuzz (fizzbuzz)", ["test_fizzbuzz", "partial_fizzbuzz"]),
+        ("Problem 2: fizzbuzz (explain)", ["explain"])]
 
 
 def test_class_report_counts_the_planted_mistakes_exactly(planted):

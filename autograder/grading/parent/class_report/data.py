@@ -3,7 +3,8 @@
 
 An *exercise* is an answer (solution) cell and the graded cells after it, up to the next answer cell; its
 title is the last markdown heading before the answer (as on the students' feedback page).  A student
-*failed* an exercise when its graded cells earned less than their points.  The *causes* of a student's failure are
+*failed* an exercise when its graded cells earned less than their points (a written answer still
+awaiting its manual grade is left out).  The *causes* of a student's failure are
 the tracker's cause ids (``autograder.tracker.diagnosis``) in the published verdicts of the cells that lost
 points, and ``marked for review`` for cells whose points were withheld; a failure with neither counts under
 ``no tracker verdict: <error type>``.
@@ -23,6 +24,7 @@ SLOWEST = 5
 class Exercise:
     notebook: str
     title: str
+    answer_id: str = ""                                  # grade_id of its answer cell
     cells: list[str] = field(default_factory=list)      # grade_ids of its graded cells, in notebook order
     max_points: float = 0.0
 
@@ -42,7 +44,8 @@ def exercises_of(notebook_name: str, nb: dict) -> list[Exercise]:
         if cell.get("cell_type") == "markdown" and not md.get("solution"):
             title = _heading(source) or title
         if md.get("solution") or (md.get("grade") and not found):
-            found.append(Exercise(notebook_name, title or md.get("grade_id", "exercise")))
+            answer_id = md.get("grade_id", "") if md.get("solution") else ""
+            found.append(Exercise(notebook_name, title or md.get("grade_id", "exercise"), answer_id))
         if md.get("grade"):
             found[-1].cells.append(md["grade_id"])
             found[-1].max_points += float(md.get("points") or 0)
@@ -50,10 +53,15 @@ def exercises_of(notebook_name: str, nb: dict) -> list[Exercise]:
 
 
 def source_exercises(source_dir: Path) -> list[Exercise]:
-    """Every exercise of an assignment's source folder, notebooks in name order."""
+    """Every exercise of an assignment's source folder, notebooks in name order; titles that repeat (several
+    answers under one heading) get their answer cell's id, ``Problem 1 (squares)``."""
     result = []
     for path in sorted(source_dir.glob("*.ipynb")):
         result += exercises_of(path.stem, json.loads(path.read_text()))
+    titles = [e.title for e in result]
+    for exercise in result:
+        if titles.count(exercise.title) > 1:
+            exercise.title = f"{exercise.title} ({exercise.answer_id or exercise.notebook})"
     return result
 
 
@@ -96,6 +104,11 @@ def student_causes(failed_cells: list[dict]) -> dict[str, str]:
     return causes
 
 
+def awaiting_grade(cell: dict) -> bool:
+    """A manually graded answer that no one has graded yet: not a failure (a test cell withheld for review is)."""
+    return bool(cell.get("needs_manual_grade")) and cell.get("kind") in ("solution", "task")
+
+
 def _cells_by_key(report: dict) -> dict[tuple[str, str], dict]:
     return {(nb["notebook"], c["grade_id"]): c for nb in report.get("notebooks", []) for c in nb.get("cells", [])}
 
@@ -121,8 +134,8 @@ def gather(assignment: str, reports: list[dict], exercises: list[Exercise]) -> d
         for report in graded:
             by_key = _cells_by_key(report)
             mine = [by_key.get((exercise.notebook, g)) for g in exercise.cells]
-            mine = [c for c in mine if c is not None]
-            if not mine or sum(c.get("points") or 0 for c in mine) >= exercise.max_points:
+            mine = [c for c in mine if c is not None and not awaiting_grade(c)]
+            if not mine or sum(c.get("points") or 0 for c in mine) >= sum(c.get("max_points") or 0 for c in mine):
                 continue
             student = report["student_id"]
             failed_students.append(student)
