@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from pathlib import Path
 
 from . import paths
 
@@ -63,6 +64,19 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_class_report(args: argparse.Namespace) -> int:
+    from .grading.parent.class_report import rebuild
+    from .grading.parent.course import GradingError
+
+    try:
+        for written in rebuild(args.course_dir, args.assignments):
+            print("wrote " + ", ".join(str(path) for path in written.values()))
+    except GradingError as err:
+        print(f"class-report: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -83,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(p)
     p.set_defaults(func=cmd_grade)
+    p = sub.add_parser("class-report", help="rebuild grades.csv, the per-question grades and the class report "
+                                            "from the reports and gradebook, without grading (e.g. after formgrader)")
+    p.add_argument("assignments", nargs="+", metavar="ASSIGNMENT")
+    p.add_argument("--course-dir", required=True, type=Path, help="the course directory that was graded")
+    p.set_defaults(func=cmd_class_report)
     return parser
 
 

@@ -32,8 +32,6 @@ def get(url: str, data: bytes | None = None) -> tuple[int, str]:
 @contextlib.contextmanager
 def running_lab(workdir: Path, *extra_args: str):
     """Yield the base URL of a JupyterLab started with `course.py lab`; stop it afterwards."""
-    port = free_port()
-    log = (workdir / "lab.log").open("w+")
     # A private runtime, workspace and settings directory: no tabs restored from an earlier session,
     # and no "Jupyter news" prompt over the page.
     settings = workdir / "lab-settings" / "@jupyterlab" / "apputils-extension"
@@ -42,10 +40,20 @@ def running_lab(workdir: Path, *extra_args: str):
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(workdir / "runtime"),
                JUPYTERLAB_WORKSPACES_DIR=str(workdir / "lab-workspaces"),
                JUPYTERLAB_SETTINGS_DIR=str(workdir / "lab-settings"))
+    with running_server([sys.executable, str(ROOT / "course.py"), "lab"], ROOT, workdir, env, *extra_args) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def running_server(command: list[str], cwd: Path, workdir: Path, env: dict[str, str], *extra_args: str):
+    """Yield the base URL of a Jupyter server started by ``command`` in ``cwd`` (log in ``workdir``); stop it
+    afterwards (its whole process group)."""
+    port = free_port()
+    log = (workdir / "lab.log").open("w+")
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "course.py"), "lab", "--no-browser", f"--port={port}",
+        [*command, "--no-browser", f"--port={port}",
          "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}", *extra_args],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -56,7 +64,7 @@ def running_lab(workdir: Path, *extra_args: str):
             except (urllib.error.URLError, ConnectionError):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     log.seek(0)
-                    raise RuntimeError(f"JupyterLab did not start:\n{log.read()}")
+                    raise RuntimeError(f"the Jupyter server did not start:\n{log.read()}")
                 time.sleep(0.5)
         yield base
     finally:

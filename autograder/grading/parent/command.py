@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ...nbgrader_runner import python_first_on_path
 from .course import Course, GradingError, prepare, read_tree, resolve, submission_changed
+from .class_report import build_after_grading
 from .record import Recorder, read_report
 
 
@@ -197,6 +198,12 @@ def _results(jobs, scheduler: str | None, workers: int | None, log_dir: Path):
     return run_local(jobs, max(1, workers or os.cpu_count() or 1), log_dir=str(log_dir))
 
 
+def _class_reports(courses: dict[str, Course], recorder: Recorder) -> None:
+    """The whole class's picture per assignment, rebuilt from every report (also after a partial or resumed run)."""
+    for course in courses.values():
+        build_after_grading(course, recorder.gradebook)
+
+
 def _record(results, courses: dict[str, Course], summaries: dict[str, GradingSummary],
             digests: dict[tuple[str, str], str], total: int, progress: bool, gradebook_wait: float = 60.0) -> None:
     """Record each result as it arrives (the parent is the only writer), with a progress bar; then grades.csv
@@ -231,9 +238,11 @@ def _record(results, courses: dict[str, Course], summaries: dict[str, GradingSum
                 recorder.export_csv(first.root / "grades.csv")
             except GradingError:
                 pass   # the error that stopped the run says more
+            _class_reports(courses, recorder)
             raise
         bar.close()
         recorder.export_csv(first.root / "grades.csv")
+        _class_reports(courses, recorder)
         for assignment, summary in summaries.items():
             if not summary.max_score:
                 try:

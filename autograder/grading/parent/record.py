@@ -167,9 +167,12 @@ class Recorder:
                 missing = record.notebook in submitted and not submitted[record.notebook].submitted
                 grade.needs_manual_grade = record.needs_manual_grade or (
                     grade.manual_score is not None and not missing)
+            # Formgrader lists the withheld cells (needs_manual_grade); each answer's automatic comment says why.
+            # (`SubmittedNotebook.flagged` is left to human graders, as nbgrader documents it.)
+            findings = review_by_notebook(result.review)
             for record in result.comments:
                 comment = gb.find_comment(record.name, record.notebook, assignment, result.student)
-                comment.auto_comment = record.auto_comment
+                comment.auto_comment = with_review_note(record.auto_comment, findings.get(record.notebook))
             db.commit()
         except BaseException:
             db.rollback()
@@ -299,6 +302,26 @@ def write_failed(path: Path, err: BaseException, what: str):
     return GradingError(f"could not write {path} ({reason}) while recording {what}; the run stopped there. "
                         f"gradebook.db, grades.csv and the reports hold everything recorded before, nothing half "
                         f"written; {advice}: it grades what is not recorded yet")
+
+
+REVIEW_NOTE = "Marked for review by the autograder (its graded cells earn 0 until you give a score):"
+
+
+def review_by_notebook(review: list[dict]) -> dict[str, list[str]]:
+    """notebook -> the reasons a submission's ``review`` items give (``cell: reason``)."""
+    found: dict[str, list[str]] = {}
+    for item in review:
+        found.setdefault(item["notebook"], []).append(
+            (f"cell {item['cell']}: " if item.get("cell") else "") + item["reason"])
+    return found
+
+
+def with_review_note(comment: str | None, reasons: list[str] | None) -> str | None:
+    """The answer cell's automatic comment, with the review's reasons first (formgrader shows it to the grader)."""
+    if not reasons:
+        return comment
+    note = "\n".join([REVIEW_NOTE, *(f"- {reason}" for reason in reasons)])
+    return f"{note}\n\n{comment}" if comment else note
 
 
 def _read_json(path: Path) -> dict | None:
