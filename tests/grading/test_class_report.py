@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from autograder import paths
-from autograder.grading.parent.class_report import data, rebuild
+from autograder.grading.parent.class_report import data, export, rebuild
 from autograder.nbgrader_runner import nbgrader_env, run_nbgrader
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -241,3 +241,14 @@ def test_formgrader_shows_the_review_and_its_manual_points_reach_the_exports(pla
     by_login = {r[3]: r[5:] for r in read_rows(root / f"grades-{pc.ASSIGNMENT}.csv")[2:]}
     assert by_login["flagged1"] == ["2", "1", "3", "no"]
     assert by_login["both1"] == ["2", "0", "2", "no"]     # everyone else as graded
+
+
+def test_a_student_id_is_never_a_spreadsheet_formula():
+    """Ids and names go into CSVs that instructors open in spreadsheets: a leading = + - @ is kept as text."""
+    exercise = {"notebook": "nb", "title": "Ex", "graded": 2, "failed": 2,
+                "causes": [{"cause": "loss_outside_tape", "count": 2, "share": 1.0,
+                            "students": ["=HYPERLINK(\"http://x\")", "bob"]}]}
+    rows = list(csv.reader(export.class_csv({"exercises": [exercise]}).decode().splitlines()))
+    assert rows[1][-1] == "'=HYPERLINK(\"http://x\") bob"
+    assert [export.as_text(v) for v in ("@SUM(A1)", "-1+2", "+x", "alice", "")] == [
+        "'@SUM(A1)", "'-1+2", "'+x", "alice", ""]

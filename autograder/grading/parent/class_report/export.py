@@ -11,6 +11,14 @@ import json
 # assignment), a second row "Points Possible".
 CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 NEEDS_REVIEW = "Needs Review (ignore on import)"
+# A text cell that starts with one of these is a formula to a spreadsheet (CSV injection): such text is written
+# with a leading apostrophe, which spreadsheets show as text (OWASP's advice for CSV exports).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text(value: str) -> str:
+    """``value`` safe to open in a spreadsheet: never read as a formula."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def class_json(data: dict) -> bytes:
@@ -25,7 +33,8 @@ def class_csv(data: dict) -> bytes:
         rows = exercise["causes"] or [{"cause": "", "count": 0, "share": 0.0, "students": []}]
         for cause in rows:
             writer.writerow([exercise["notebook"], exercise["title"], exercise["graded"], exercise["failed"],
-                             cause["cause"], cause["count"], f"{cause['share']:.4f}", " ".join(cause["students"])])
+                             cause["cause"], cause["count"], f"{cause['share']:.4f}",
+                             as_text(" ".join(cause["students"]))])
     return out.getvalue().encode()
 
 
@@ -60,6 +69,6 @@ def per_question_csv(gradebook, assignment: str, exercises: list) -> bytes:
         review = any(g.needs_manual_grade for g in grades.values())
         name = f"{student.last_name}, {student.first_name}" if student.last_name and student.first_name else student.id
         total = max(0.0, submission.score - (submission.late_submission_penalty or 0.0))
-        writer.writerow([name, "", "", student.id, "", *(f"{p:g}" for p in points), f"{total:g}",
+        writer.writerow([as_text(name), "", "", as_text(student.id), "", *(f"{p:g}" for p in points), f"{total:g}",
                          "yes" if review else "no"])
     return out.getvalue().encode()
