@@ -1,7 +1,8 @@
 """An nbgrader course directory: set up from this repository, submissions, autograding, scores.
 
 Used by the tests and benchmarks (a scratch course each); the grading command resolves the course it grades
-itself (:mod:`autograder.grading.parent.course`), reading its config with the same loader.
+itself (:mod:`autograder.grading.parent.course`).  Both generate assignments the same way
+(:func:`autograder.nbgrader_runner.generate_assignments`), as does the release of the student notebooks.
 """
 from __future__ import annotations
 

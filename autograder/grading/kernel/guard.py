@@ -875,7 +875,7 @@ def take_snapshot(imports, protected_packages, loaded=frozenset()) -> types.Mapp
         module_snap[mod_name] = (module, proxy(kept))
     ipython_builtins = frozenset({"_", "__", "___", "input", "raw_input", "quit", "exit", "help", "display",
                                   "get_ipython", "copyright", "credits", "license", "__autograder_guard__"})
-    # The same walk as _main's every_class(), which stays a closure of its own (built from accessors taken when
+    # The same walk as _make_class_scan's every_class(), which stays a closure of its own (built from accessors taken when
     # the guard starts, out of the notebook's reach); this one runs before any notebook code.
     known, stack = {}, [object]
     while stack:
