@@ -97,11 +97,12 @@ def ensure_env() -> None:
 
 
 def env_vars() -> dict[str, str]:
-    """The environment for anything run inside .venv: its bin/ first on PATH (nbgrader runs `alembic`)."""
-    env = dict(os.environ)
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    """The environment for anything run inside .venv: its bin/ first on PATH (nbgrader runs `alembic`), TensorFlow's
+    C++ logs quiet."""
+    from autograder.nbgrader_runner import python_first_on_path   # (standard library only: no .venv needed)
+
+    env = python_first_on_path(dict(os.environ), BIN)
     env["VIRTUAL_ENV"] = str(VENV)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     return env
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import nbformat
 
+from .grading.protocol import nbgrader_md
+
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LANGUAGE_INFO = {"name": "python", "file_extension": ".py", "mimetype": "text/x-python"}
 NOTEBOOK_METADATA_KEYS = {"kernelspec", "language_info"}
@@ -75,12 +77,12 @@ def clean(nb: nbformat.NotebookNode, *, keep_outputs: bool) -> nbformat.Notebook
 
 
 def _is_exercise(cell: nbformat.NotebookNode) -> bool:
-    nbgrader = cell.metadata.get("nbgrader", {})
+    nbgrader = nbgrader_md(cell)
     return bool(nbgrader.get("solution") or nbgrader.get("grade"))
 
 
 def _stable_id(cell: nbformat.NotebookNode, index: int) -> str:
-    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+    grade_id = nbgrader_md(cell).get("grade_id")
     return re.sub(r"[^A-Za-z0-9_-]", "-", grade_id)[:64] if grade_id else f"cell-{index}"
 
 

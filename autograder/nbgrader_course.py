@@ -1,7 +1,8 @@
 """An nbgrader course directory: set up from this repository, submissions, autograding, scores.
 
 Used by the tests and benchmarks (a scratch course each); the grading command resolves the course it grades
-itself (:mod:`autograder.grading.parent.course`), reading its config with the same loader.
+itself (:mod:`autograder.grading.parent.course`).  Both generate assignments the same way
+(:func:`autograder.nbgrader_runner.generate_assignments`), as does the release of the student notebooks.
 """
 from __future__ import annotations
 
@@ -13,50 +14,42 @@ from pathlib import Path
 import nbformat
 
 from . import paths
-from .nbgrader_runner import NbgraderError, run_nbgrader
+from .grading.protocol import nbgrader_md
+from .nbgrader_runner import generate_assignments, run_nbgrader
 
 SOLUTION_BLOCK = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
 
 
 def make_course(root: Path, assignments: list[str]) -> Path:
-    """A course at `root` with this repository's config and solutions, assignments generated into its gradebook.
-
-    Generated in this process with nbgrader's own API (``NbGraderAPI.generate_assignment``, what its
-    formgrader runs; the same app as ``nbgrader generate_assignment --force``): one nbgrader start-up for
-    every assignment, instead of 1.8 s of command start-up each."""
-    from nbgrader.apps import NbGraderAPI
-
-    from .gradebook_version import install
-    from .grading.parent.course import load_config
-
+    """A course at `root` with this repository's config and solutions, assignments generated into its gradebook
+    (:func:`autograder.nbgrader_runner.generate_assignments`: nbgrader's API, in this process)."""
     root = Path(root).resolve()
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy2(paths.NBGRADER_CONFIG, root / "nbgrader_config.py")
     for assignment in assignments:
         shutil.copytree(paths.SOLUTIONS / assignment, root / "solutions" / assignment, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    install()
-    config = load_config(root / "nbgrader_config.py")
-    config.CourseDirectory.root = str(root)
-    api = NbGraderAPI(config=config)
-    for assignment in assignments:
-        result = api.generate_assignment(assignment, force=True)
-        if not result["success"]:
-            raise NbgraderError(f"generate_assignment {assignment} failed in {root}:\n"
-                                f"{result.get('error', '')}\n{result.get('log', '')}")
+                        ignore=paths.COPY_IGNORED)
+    generate_assignments(root, assignments)
     return root
 
 
 def grade_ids(nb: nbformat.NotebookNode, *, kind: str) -> list[str]:
     """grade_ids of the solution cells (kind='solution') or graded test cells (kind='grade')."""
-    return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get(kind)]
+    return [nbgrader_md(c)["grade_id"] for c in nb.cells if nbgrader_md(c).get(kind)]
+
+
+def cell_of(nb: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:
+    """The one cell of ``nb`` whose nbgrader grade_id is ``grade_id`` (ValueError when there is not exactly one)."""
+    found = [c for c in nb.cells if nbgrader_md(c).get("grade_id") == grade_id]
+    if len(found) != 1:
+        raise ValueError(f"{len(found)} cells with grade_id {grade_id!r}")
+    return found[0]
 
 
 def solution_answers(source_nb: nbformat.NotebookNode) -> dict[str, str]:
     """The instructor's answer for every solution cell, as a student would type it (markers removed)."""
-    return {c.metadata["nbgrader"]["grade_id"]: SOLUTION_BLOCK.sub("", c.source).strip("\n")
-            for c in source_nb.cells if c.metadata.get("nbgrader", {}).get("solution")}
+    return {nbgrader_md(c)["grade_id"]: SOLUTION_BLOCK.sub("", c.source).strip("\n")
+            for c in source_nb.cells if nbgrader_md(c).get("solution")}
 
 
 def answer(student_nb: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat.NotebookNode:
@@ -66,7 +59,7 @@ def answer(student_nb: nbformat.NotebookNode, answers: dict[str, str]) -> nbform
     if unknown:
         raise KeyError(f"no solution cell with grade_id {sorted(unknown)}")
     for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        grade_id = nbgrader_md(cell).get("grade_id")
         if grade_id in answers:
             cell.source = answers[grade_id]
     return nb

@@ -1,10 +1,13 @@
 """Where the course's pieces live in the repository."""
+import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"   # nbgrader's source directory (instructor versions, stored executed)
 NOTEBOOKS = ROOT / "notebooks"   # nbgrader's release directory (student versions, generated)
 NBGRADER_CONFIG = ROOT / "nbgrader_config.py"
+# What copying an assignment's or a course's folder leaves behind (shutil.copytree's `ignore`).
+COPY_IGNORED = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
 
 
 def assignments(root: Path = SOLUTIONS) -> list[str]:

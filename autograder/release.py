@@ -5,7 +5,7 @@ import shutil
 from pathlib import Path
 
 from . import hygiene, paths, start_page
-from .nbgrader_runner import run_nbgrader
+from .nbgrader_runner import generate_assignments
 
 
 def generate_student_versions(course_root: Path, assignments: list[str] | None = None) -> list[Path]:
@@ -17,8 +17,9 @@ def generate_student_versions(course_root: Path, assignments: list[str] | None =
     Returns the notebooks written.
     """
     written = []
-    for assignment in assignments or paths.assignments(course_root / "solutions"):
-        run_nbgrader("generate_assignment", assignment, "--force", "--no-db", cwd=course_root)
+    assignments = assignments or paths.assignments(course_root / "solutions")
+    generate_assignments(course_root, assignments, database=False)
+    for assignment in assignments:
         for notebook in paths.notebooks_of(course_root / "notebooks", assignment):
             hygiene.clean_file(notebook, keep_outputs=False)
             written.append(notebook)
@@ -31,6 +32,6 @@ def generate_into(dest: Path, assignments: list[str] | None = None) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(paths.NBGRADER_CONFIG, dest / "nbgrader_config.py")
     shutil.copytree(paths.SOLUTIONS, dest / "solutions", dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+                    ignore=paths.COPY_IGNORED)
     generate_student_versions(dest, assignments)
     return dest / "notebooks"

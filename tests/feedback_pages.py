@@ -9,6 +9,8 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.grading.protocol import nbgrader_md
+
 FIXTURE = Path(__file__).parent / "grading" / "fixtures" / "feedback" / "lesson03_two_failures.ipynb"
 
 
@@ -21,7 +23,7 @@ def passing_notebook() -> nbformat.NotebookNode:
     """The same notebook with every test passed (errors removed, full points)."""
     nb = copy.deepcopy(failing_notebook())
     for cell in nb.cells:
-        md = cell.metadata.get("nbgrader", {})
+        md = nbgrader_md(cell)
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if o.output_type != "error"]
         if md.get("grade"):
@@ -43,7 +45,7 @@ def render(nb: nbformat.NotebookNode, release_tests: bool = False) -> str:
     exporter = HTMLExporter(config=config)
     for preprocessor in config.GenerateFeedback.preprocessors[1:]:   # GetGrades: scores are stored
         exporter.register_preprocessor(preprocessor, enabled=True)
-    graded = [c.metadata["nbgrader"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    graded = [nbgrader_md(c) for c in nb.cells if nbgrader_md(c).get("grade")]
     resources = {"nbgrader": {"notebook": "lesson03_example2_dense", "late_penalty": 0.0,
                               "score": sum(float(md["score"]) for md in graded),
                               "max_score": sum(float(md["points"]) for md in graded)}}

@@ -6,6 +6,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from autograder import hygiene, start_page
+from autograder.nbgrader_course import cell_of
 from autograder.paths import NOTEBOOKS, ROOT, SOLUTIONS
 
 SOLUTION_FILES = sorted(SOLUTIONS.glob("*/*.ipynb"))
@@ -47,7 +48,7 @@ def test_setup_shows_warnings_as_output(path):
     """Every lesson's setup keeps warnings off stderr, where nbgrader would take a test cell's points for them
     (README, "What students get back")."""
     nb = nbformat.read(str(path), as_version=4)
-    (setup,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "setup"]
+    setup = cell_of(nb, "setup")
     lines = [line.split("#")[0].strip() for line in setup.source.splitlines()]
     assert "show_warnings_as_output()" in lines, setup.source
 

@@ -9,6 +9,7 @@ import pytest
 from lab_server import get as _get
 from lab_server import running_lab
 
+from autograder.grading.protocol import nbgrader_md
 from autograder.paths import ROOT
 
 
@@ -46,6 +47,6 @@ def test_validate_button_endpoint_reports_the_unsolved_exercise(lab):
     assert result["success"] is True, result
     failed = result["value"]["failed"]
     notebook = nbformat.read(str(ROOT / "notebooks" / "lesson01_variables" / "lesson01_variables.ipynb"), 4)
-    graded = [c.source for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    graded = [c.source for c in notebook.cells if nbgrader_md(c).get("grade")]
     assert [f["source"] for f in failed] == graded  # every exercise unsolved: every graded cell fails
     assert "Check that `scale`" in failed[0]["source"] and "NameError" in failed[0]["error"]

@@ -6,6 +6,7 @@ import nbformat
 import pytest
 
 from autograder import hygiene, paths, release, start_page
+from autograder.grading.protocol import nbgrader_md
 
 # Cell ids are the only metadata allowed to differ: nbformat may mint new ones.
 VOLATILE = ("id",)
@@ -48,7 +49,7 @@ def test_student_versions_hide_solutions_and_hidden_tests(regenerated):
         text = path.read_text()
         assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
         nb = nbformat.read(str(path), as_version=4)
-        stubs = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"]
+        stubs = [c for c in nb.cells if nbgrader_md(c).get("solution") and c.cell_type == "code"]
         assert stubs and all("raise NotImplementedError()" in c.source for c in stubs)
 
 

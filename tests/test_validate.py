@@ -13,6 +13,7 @@ import pytest
 
 from autograder import nbgrader_course as course
 from autograder import paths
+from autograder.grading.protocol import nbgrader_md
 from autograder.nbgrader_runner import nbgrader_env
 
 
@@ -93,10 +94,10 @@ def test_validate_names_the_unsolved_exercise(validated, assignment):
     assert "VALIDATION FAILED" in partial, partial
     # The failing cells are the graded cells after the unsolved exercise, up to the next exercise.
     cells = student.cells
-    start = next(i for i, c in enumerate(cells) if c.metadata.get("nbgrader", {}).get("grade_id") == last)
-    failing = [c for c in cells[start + 1:] if c.metadata.get("nbgrader", {}).get("grade")]
+    start = next(i for i, c in enumerate(cells) if nbgrader_md(c).get("grade_id") == last)
+    failing = [c for c in cells[start + 1:] if nbgrader_md(c).get("grade")]
     assert failing, f"no graded cell follows the exercise {last}"
     assert _first_line(failing[0].source) in partial, partial
-    earlier = [c for c in cells[:start] if c.metadata.get("nbgrader", {}).get("grade")]
+    earlier = [c for c in cells[:start] if nbgrader_md(c).get("grade")]
     for cell in earlier:
         assert _first_line(cell.source) not in partial, f"a solved exercise was reported: {_first_line(cell.source)}"

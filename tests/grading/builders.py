@@ -7,7 +7,8 @@ from pathlib import Path
 import nbformat
 
 from autograder import nbgrader_course
-from autograder.nbgrader_runner import run_nbgrader
+from autograder.grading.protocol import nbgrader_md
+from autograder.nbgrader_runner import generate_assignments
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -40,7 +41,7 @@ BAD = {
 def make_pycourse(root: Path) -> Path:
     """A copy of the plain-Python course with ps1 generated (gradebook + release)."""
     shutil.copytree(FIXTURES / "pycourse", root, dirs_exist_ok=True)
-    run_nbgrader("generate_assignment", "ps1", "--force", cwd=root)
+    generate_assignments(root, ["ps1"])
     return root
 
 
@@ -81,7 +82,7 @@ def pycourse_submissions(root: Path, count: int = 22) -> dict[str, dict[str, obj
             filled = nbgrader_course.answer(nb, mine)
             if student.endswith("tampered") and name == "problem1.ipynb":
                 for cell in filled.cells:
-                    if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_squares":
+                    if nbgrader_md(cell).get("grade_id") == "test_squares":
                         cell.source = "pass  # the student emptied the test"
             nbformat.write(filled, str(folder / name))
         out[student] = answers

@@ -40,6 +40,8 @@ from typing import Callable
 
 import nbformat
 
+from autograder.grading.protocol import nbgrader_md
+
 from builders import GOOD
 
 P1, P2 = "problem1.ipynb", "problem2.ipynb"
@@ -106,7 +108,7 @@ def code(source: str, **metadata) -> nbformat.NotebookNode:
 
 
 def grade_id(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return nbgrader_md(cell).get("grade_id")
 
 
 def index_of(nb, gid: str) -> int:

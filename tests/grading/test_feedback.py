@@ -13,6 +13,7 @@ from autograder.grading.worker.feedback import hidden_text, student_traceback, v
 from autograder.grading.worker.feedback.hidden import PLACEHOLDER, hidden_lines
 from autograder.grading.worker.feedback.summary import exercises, failure_message
 from autograder.grading.worker.feedback.tracebacks import graded_test_sources
+from autograder.nbgrader_course import cell_of
 
 SOURCE = '''"""Checks f."""
 assert f(1) == 2, "f(1) should be 2"
@@ -27,7 +28,7 @@ assert f(0) == 1
 
 
 def _errors(nb, grade_id):
-    (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    cell = cell_of(nb, grade_id)
     return [o for o in cell.outputs if o.output_type == "error"]
 
 

@@ -24,6 +24,7 @@ import nbformat
 import pytest
 
 from autograder import nbgrader_course as course
+from autograder.nbgrader_course import cell_of
 from autograder.nbgrader_runner import nbgrader_env
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -264,7 +265,7 @@ def _tracker_outputs(notebook: Path, grade_id: str) -> list[dict]:
     from autograder.grading.worker.collect import MIME_TYPE
 
     nb = nbformat.read(str(notebook), as_version=4)
-    (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    cell = cell_of(nb, grade_id)
     return [o["data"][MIME_TYPE] for o in cell.outputs if MIME_TYPE in o.get("data", {})]
 
 

@@ -130,11 +130,26 @@ def _code_objects(code):
 
 
 def test_the_guard_reads_no_global_name_after_it_starts():
-    """Every name the guard's code uses is a local of its start-up call (the closures hold them in cells):
-    no module's globals, not even the builtins' module, is read once the notebook runs (red-team i70-i77)."""
+    """Every name the guard's code uses is a local of its start-up call or of one of its factories (the closures
+    hold them in cells): no module's globals, not even the builtins' module, is read once the notebook runs
+    (red-team i70-i77)."""
     from autograder.grading.kernel import guard
 
-    reads = sorted({(code.co_name, ins.argval) for code in _code_objects(guard._main.__code__)
+    assert len(guard.FACTORIES) >= 10 and guard._capture in guard.FACTORIES
+    reads = sorted({(code.co_name, ins.argval) for function in (guard._main, *guard.FACTORIES)
+                    for code in _code_objects(function.__code__)
                     for ins in dis.get_instructions(code)
                     if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME", "STORE_GLOBAL", "DELETE_GLOBAL")})
     assert not reads, reads
+
+
+def test_the_guard_reading_a_global_is_caught():
+    """The check above fails on a factory that reads a global (here a builtin, `len`) from its closure."""
+    def factory(c):
+        def closure(items):
+            return len(items)
+        return closure
+
+    reads = {(code.co_name, ins.argval) for code in _code_objects(factory.__code__)
+             for ins in dis.get_instructions(code) if ins.opname == "LOAD_GLOBAL"}
+    assert reads == {("closure", "len")}

@@ -127,8 +127,12 @@ for nonce in TESTS:
 try:
     os.kill(os.getpid(), 0)
     print("SIGNAL SENT")
-except PermissionError:
-    print("REFUSED")
+except PermissionError as err:
+    print("REFUSED", err)
+try:
+    __autograder_guard__("a-nonce-of-no-test")
+except RuntimeError as err:
+    print("REFUSED", err)
 os.close(channel_w)
 lines = b""
 while chunk := os.read(channel_r, 1 << 16):
@@ -153,8 +157,9 @@ def test_the_guard_decides_with_what_it_captured_at_start(tmp_path):
                          cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(protocol.__file__).parents[2])})
     assert out.returncode == 0, out.stderr[-3000:]
     printed = out.stdout.splitlines()
-    assert printed[0] == "REFUSED"
-    records = [protocol.verify_line(KEY, line.encode()) for line in json.loads(printed[1])]
+    assert printed[:2] == ["REFUSED autograder: os.kill is not allowed while grading",   # what the notebook shows
+                           "REFUSED autograder: unknown test"]
+    records = [protocol.verify_line(KEY, line.encode()) for line in json.loads(printed[2])]
     assert all(r is not None for r in records)
     results = {r["grade_id"]: r for r in records if r["kind"] == "result"}
     assert results["t0"]["status"] == "ok" and any("class `Anything`, created by the notebook's code, defines "
@@ -163,3 +168,5 @@ def test_the_guard_decides_with_what_it_captured_at_start(tmp_path):
                                                    for p in results["t1"]["problems"])
     assert results["t2"]["status"] == "error" and results["t2"]["ename"] == "AssertionError"
     assert any(r["kind"] == "event" and r["event"] == "os.kill" for r in records)
+    assert any(r["kind"] == "event" and r["event"] == "guard called with an unknown test"
+               and r["arg"] == "a-nonce-of-no-test" for r in records)

@@ -38,6 +38,7 @@ import pytest
 
 from autograder import nbgrader_course as course
 from autograder import paths
+from autograder.nbgrader_course import cell_of
 from autograder.nbgrader_runner import nbgrader_env
 
 HERE = Path(__file__).resolve().parent
@@ -201,7 +202,7 @@ def attack_cell(notebooks: dict) -> nbformat.NotebookNode:
 
 def graded_cell(notebooks: dict, grade_id: str) -> nbformat.NotebookNode:
     nb = notebooks[NOTEBOOK_OF[grade_id]]
-    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return cell_of(nb, grade_id)
 
 
 def error_text(cell) -> str:

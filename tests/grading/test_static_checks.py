@@ -11,6 +11,7 @@ import nbformat
 import pytest
 
 from autograder import nbgrader_course as course
+from autograder.grading.protocol import is_test_cell, nbgrader_md
 from autograder.grading.worker.static_checks import scan, trusted_bindings
 from autograder.paths import NOTEBOOKS, SOLUTIONS, assignments
 
@@ -110,8 +111,7 @@ def test_hostile_code_is_flagged_with_its_reason(lesson, code, reason):
 
 
 def _test_cell(nb):
-    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
-                and not c.metadata["nbgrader"].get("solution"))
+    return next(c for c in nb.cells if is_test_cell(c))
 
 
 def test_metadata_edits_are_flagged(lesson):
@@ -128,7 +128,7 @@ def test_metadata_edits_are_flagged(lesson):
     assert any("locked" in f.reason for f in scan(unlocked, source))
 
     deleted = copy.deepcopy(solved)
-    deleted.cells = [c for c in deleted.cells if c.metadata.get("nbgrader", {}).get("grade_id") != grade_id]
+    deleted.cells = [c for c in deleted.cells if nbgrader_md(c).get("grade_id") != grade_id]
     assert any(f"`{grade_id}` was deleted" in f.reason for f in scan(deleted, source))
 
     renamed = copy.deepcopy(solved)
@@ -143,7 +143,7 @@ def test_metadata_edits_are_flagged(lesson):
 
 def test_trusted_bindings_reads_the_setup_imports(lesson):
     source, _, _ = lesson
-    setup = next(c.source for c in source.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+    setup = course.cell_of(source, "setup").source
     imports, bindings = trusted_bindings([setup])
     assert {"keras", "numpy", "tensorflow", "autograder.tracker"} <= set(imports)
     assert bindings["np"] == ["numpy", ""] and bindings["tf"] == ["tensorflow", ""]

@@ -33,6 +33,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import nbgrader_course as course
+from autograder.grading.protocol import nbgrader_md
 from autograder.nbgrader_runner import nbgrader_env
 from autograder.paths import SOLUTIONS
 
@@ -89,14 +90,13 @@ class GradedLesson:
 
 
 def _max_points(nb: nbformat.NotebookNode) -> dict[str, float]:
-    return {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"])
-            for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
+    return {nbgrader_md(c)["grade_id"]: float(nbgrader_md(c)["points"]) for c in nb.cells if nbgrader_md(c).get("grade")}
 
 
 def _errors(nb: nbformat.NotebookNode) -> dict[str, str]:
     errors = {}
     for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        grade_id = nbgrader_md(cell).get("grade_id")
         texts = [f"{o.ename}: {o.evalue}" for o in cell.get("outputs", []) if o.output_type == "error"]
         if grade_id and texts:
             errors[grade_id] = "\n".join(texts)

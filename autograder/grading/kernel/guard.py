@@ -51,64 +51,69 @@ import types
 from .. import protocol
 
 
-def _main(policy, prepared, snapshot) -> None:  # noqa: C901 - one closure on purpose: its state must not be reachable
-    """Start the guard.  Run by :func:`start` as a function with private globals (:func:`private_function`):
-    every name the guard's closures use is a local of this call (a cell), bound here from
-    ``policy`` (the tables), ``prepared`` (the template's snapshot or None) and ``snapshot`` (the functions that
-    take one), before any notebook code runs.  Nothing is read from a module afterwards: rebinding this module's
-    globals from the notebook changes nothing the running guard decides with (red-team i70-i77)."""
+# -- the guard, built by small factories --------------------------------------------------------------
+# Each factory below does one job and is called once, by _main, before the notebook's first cell.  Like _main,
+# each is rebuilt with private globals (private_function) and reads no global name, not even a builtin
+# (tests/grading/test_layout.py checks the bytecode): everything it and the closures it returns decide with
+# comes in as an argument -- mostly `c`, the primitives _capture took -- and is kept in the closures' cells.
+
+def _capture(policy):
+    """The primitives and tables every other factory takes, looked up now (before any notebook code), never
+    again: the builtins by name, the C functions (os.write, sys._getframe, the HMAC, the C JSON encoder), the
+    accessors of ``type`` and the wrapper types, and the policy tables (``policy``).  A read-only mapping."""
     import _hashlib
-    import os
-    import sys
     import _json
     import _thread
     import ast
     import builtins
     import functools
-    import types
     import json
     import linecache
+    import os
+    import sys
+    import types
 
-    # The builtins the closures below use, as locals of this call: looked up now, in the builtins as they are
-    # before any notebook code, never again (the closures read no global name at all: test_protocol.py).
-    (BaseException, Exception, OSError, PermissionError, RuntimeError, SyntaxError, TypeError, any, bool, bytes,
-     classmethod, compile, complex, dict, float, frozenset, hasattr, id, int, isinstance, len, list, next, object,
-     range, repr, set, staticmethod, str, tuple, type) = [builtins.__dict__[name] for name in (
-        "BaseException", "Exception", "OSError", "PermissionError", "RuntimeError", "SyntaxError", "TypeError",
-        "any", "bool", "bytes", "classmethod", "compile", "complex", "dict", "float", "frozenset", "hasattr", "id",
-        "int", "isinstance", "len", "list", "next", "object", "range", "repr", "set", "staticmethod", "str",
-        "tuple", "type")]
-    getframe = sys._getframe
-    type_name = type.__dict__["__name__"].__get__
-    write, close, read = os.write, os.close, os.read
-    hmac_digest = _hashlib.hmac_digest
-    str_type, bytes_type, int_type = str, bytes, int
-    exec_, eval_ = builtins.exec, builtins.eval
-    type_ = type
-    isinstance_ = isinstance
-    BaseException_ = BaseException
-    getcwd, getpid = os.getcwd, os.getpid
-    allocate_lock = _thread.allocate_lock
-    proxy = types.MappingProxyType
-    # The policy, as locals of this call (the closures below hold them in cells, out of any module's reach).
-    ALWAYS, BLOCKED, FROM_STUDENT = policy["ALWAYS"], policy["BLOCKED"], policy["FROM_STUDENT"]
-    INTROSPECTION_ATTRS, WATCHED_IMPORTS = policy["INTROSPECTION_ATTRS"], policy["WATCHED_IMPORTS"]
-    QUIET_REFUSALS, REACH_THROUGH = policy["QUIET_REFUSALS"], policy["REACH_THROUGH"]
-    OPEN_THROUGH, LIST_THROUGH = policy["OPEN_THROUGH"], policy["LIST_THROUGH"]
-    DECEPTIVE_METHODS, BRIEF_FD, CHANNEL_FD = policy["DECEPTIVE_METHODS"], policy["BRIEF_FD_ENV"], policy["CHANNEL_FD_ENV"]
-    take_snapshot, snapshot_key = snapshot
-    main_code = getframe(0).f_code
-    PermissionError_ = PermissionError
+    names = ("BaseException", "Exception", "OSError", "PermissionError", "RuntimeError", "SyntaxError",
+             "TypeError", "any", "bool", "bytes", "classmethod", "compile", "complex", "dict", "exec", "eval",
+             "float", "frozenset", "hasattr", "id", "int", "isinstance", "len", "list", "next", "object", "range",
+             "repr", "set", "staticmethod", "str", "tuple", "type")
+    captured = {name: builtins.__dict__[name] for name in names}
+    type_, TypeError_ = captured["type"], captured["TypeError"]
 
     def no_default(value):
-        raise TypeError("not JSON")
+        raise TypeError_("not JSON")
 
-    # JSON through the C encoder only: no Python code (that the notebook could have patched) runs
-    # while a report is being signed.  Same bytes as json.dumps(record, sort_keys=True, separators=(",", ":")).
-    encode = _json.make_encoder(None, no_default, _json.encode_basestring_ascii, None, ":", ",", True, False, True)
+    captured.update(policy)
+    captured.update(
+        getframe=sys._getframe, gettrace=sys.gettrace, getprofile=sys.getprofile, modules_dict=sys.modules,
+        builtins_dict=builtins.__dict__, linecache_cache=linecache.cache, ast=ast,
+        write=os.write, close=os.close, read=os.read, getcwd=os.getcwd, getpid=os.getpid, environ=os.environ,
+        urandom=os.urandom, hmac_digest=_hashlib.hmac_digest, allocate_lock=_thread.allocate_lock,
+        get_ident=_thread.get_ident, addaudithook=sys.addaudithook, proxy=types.MappingProxyType, mapping_items=types.MappingProxyType.items,
+        # JSON through the C encoder only: no Python code (that the notebook could have patched) runs while a
+        # report is being signed.  Same bytes as json.dumps(record, sort_keys=True, separators=(",", ":")).
+        encode=_json.make_encoder(None, no_default, _json.encode_basestring_ascii, None, ":", ",", True, False,
+                                  True),
+        json_loads=json.loads,
+        type_name=type_.__dict__["__name__"].__get__, subclasses_of=type_.__dict__["__subclasses__"],
+        class_dict=type_.__dict__["__dict__"].__get__, class_mro=type_.__dict__["__mro__"].__get__,
+        class_qualname=type_.__dict__["__qualname__"].__get__,
+        function_type=types.FunctionType, method_type=types.MethodType, partial_type=functools.partial,
+        code_of=types.FunctionType.__dict__["__code__"].__get__,
+        staticmethod_func=captured["staticmethod"].__dict__["__func__"].__get__,
+        classmethod_func=captured["classmethod"].__dict__["__func__"].__get__,
+        method_func=types.MethodType.__dict__["__func__"].__get__,
+        partial_func=functools.partial.__dict__["func"].__get__,
+    )
+    return types.MappingProxyType(captured)
 
-    brief_fd = int(os.environ.pop(BRIEF_FD))
-    channel = int(os.environ.pop(CHANNEL_FD))
+
+def _read_brief(c) -> tuple:
+    """(brief, key, channel fd): the brief read from its inherited descriptor, which is closed, and both
+    descriptors' variables taken out of the environment."""
+    read, close, environ = c["read"], c["close"], c["environ"]
+    brief_fd = c["int"](environ.pop(c["BRIEF_FD_ENV"]))
+    channel = c["int"](environ.pop(c["CHANNEL_FD_ENV"]))
     chunks = []
     while True:
         chunk = read(brief_fd, 1 << 20)
@@ -116,14 +121,18 @@ def _main(policy, prepared, snapshot) -> None:  # noqa: C901 - one closure on pu
             break
         chunks.append(chunk)
     close(brief_fd)
-    brief = json.loads(b"".join(chunks))
-    key = bytes.fromhex(brief.pop("key"))
-    trusted_prefixes = tuple(brief["trusted_prefixes"])
-    protected_paths = tuple(brief.get("protected_paths", ()))
+    brief = c["json_loads"](b"".join(chunks))
+    key = c["bytes"].fromhex(brief.pop("key"))
+    return brief, key, channel
 
-    state = {"ran": set()}
-    busy = set()            # threads inside the hook (a thread's own nested events are not reported)
-    get_ident = _thread.get_ident
+
+def _make_signer(c, key, channel) -> tuple:
+    """(send, authorize): ``send(record)`` signs a report and writes it to the channel; ``authorize(*codes)``,
+    called once, names the code objects whose frames may call ``send`` (the guard's own)."""
+    getframe, write, hmac_digest, encode = c["getframe"], c["write"], c["hmac_digest"], c["encode"]
+    any, OSError, BaseException_ = c["any"], c["OSError"], c["BaseException"]
+    sign_lock = c["allocate_lock"]()
+    signing = None
 
     def signer(allowed):
         """Holds the key, the channel and the sequence number in its (suspended) frame.
@@ -154,8 +163,6 @@ def _main(policy, prepared, snapshot) -> None:  # noqa: C901 - one closure on pu
                 pass  # the worker is gone or the channel was closed: the missing reports say so
             record = yield None
 
-    sign_lock = allocate_lock()
-
     def send(record: dict) -> None:
         # One report at a time (os.write releases the GIL; a generator runs in one thread at a time).
         if sign_lock.acquire(True, 5):
@@ -168,12 +175,59 @@ def _main(policy, prepared, snapshot) -> None:  # noqa: C901 - one closure on pu
 
     send_code = send.__code__
 
+    def authorize(*codes) -> None:
+        nonlocal signing
+        if signing is None:
+            generator = signer(codes)
+            next_ = generator.send
+            next_(None)
+            signing = next_
+
+    return send, authorize
+
+
+def _make_describers(c, trusted_prefixes) -> tuple:
+    """(is_student, where, safe): whose code a file holds, where a frame is, a short description of a value;
+    none of them calls the student's code."""
+    type_, type_name, repr = c["type"], c["type_name"], c["repr"]
+    str_type, bytes_type, int_type = c["str"], c["bytes"], c["int"]
+
     def is_student(code_filename: str) -> bool:
         return not code_filename.startswith(trusted_prefixes)
 
     def where(frame) -> str:
         code = frame.f_code
         return f"{code.co_filename}:{frame.f_lineno}"
+
+    def safe(value) -> str:
+        """A short description of an audit argument, never calling the student's code."""
+        t = type_(value)
+        if t is str_type:
+            return value[:200]
+        if t is bytes_type:
+            return repr(value[:200])
+        if t is int_type:
+            return repr(value)
+        return type_name(t)  # type.__name__'s own getter: a metaclass property cannot run here
+
+    return is_student, where, safe
+
+
+def _make_audit_hook(c, send, describers, trusted_prefixes, protected_paths):  # noqa: C901 - one event table
+    """The audit hook (``sys.addaudithook``): reports to ``send`` every event of the policy's tables that the
+    student's code causes, and refuses the blocked ones; it never raises otherwise and never calls the
+    student's code."""
+    is_student, where, safe = describers
+    getframe, getcwd, get_ident, type_ = c["getframe"], c["getcwd"], c["get_ident"], c["type"]
+    str_type, int_type, len, range = c["str"], c["int"], c["len"], c["range"]
+    BaseException_ = c["BaseException"]
+    PermissionError_ = c["PermissionError"]
+    ALWAYS, BLOCKED, FROM_STUDENT = c["ALWAYS"], c["BLOCKED"], c["FROM_STUDENT"]
+    INTROSPECTION_ATTRS, WATCHED_IMPORTS = c["INTROSPECTION_ATTRS"], c["WATCHED_IMPORTS"]
+    QUIET_REFUSALS, REACH_THROUGH = c["QUIET_REFUSALS"], c["REACH_THROUGH"]
+    OPEN_THROUGH, LIST_THROUGH = c["OPEN_THROUGH"], c["LIST_THROUGH"]
+    busy = c["set"]()       # threads inside the hook (a thread's own nested events are not reported)
+    own_proc = (f"/proc/{c['getpid']()}/", "/proc/self/", "/proc/thread-self/")
 
     def student_caller(depth: int, through=REACH_THROUGH):
         """The student's frame that caused this event, or None (frames: hook, [C], caller...)."""
@@ -189,16 +243,7 @@ def _main(policy, prepared, snapshot) -> None:  # noqa: C901 - one closure on pu
             frame = frame.f_back
         return None
 
-    def safe(value) -> str:
-        """A short description of an audit argument, never calling the student's code."""
-        t = type_(value)
-        if t is str_type:
-            return value[:200]
-        if t is bytes_type:
-            return repr(value[:200])
-        if t is int_type:
-            return repr(value)
-        return type_name(t)  # type.__name__'s own getter: a metaclass property cannot run here
+
 
     def absolute(path: str) -> str:
         """``path`` made absolute and normalised with str operations only (``../../source`` counts)."""
@@ -214,8 +259,6 @@ def _main(policy, prepared, snapshot) -> None:  # noqa: C901 - one closure on pu
             elif part and part != ".":
                 parts.append(part)
         return "/" + "/".join(parts)
-
-    own_proc = (f"/proc/{getpid()}/", "/proc/self/", "/proc/thread-self/")
 
     def other_process(path: str) -> bool:
         """A /proc entry of another process (its environment, command line, memory)."""
@@ -299,21 +342,28 @@ def _main(policy, prepared, snapshot) -> None:  # noqa: C901 - one closure on pu
             if blocked:
                 raise PermissionError_(f"autograder: {event} is not allowed while grading")
 
-    # -- snapshot of what the tests rely on ------------------------------------------------
-    # Taken by the warm template before it forked this kernel (the same state: nothing ran since), or now.
-    wanted = snapshot_key(brief.get("imports", []), brief.get("protected_packages", []),
-                           prepared["loaded"] if prepared is not None else frozenset())
-    snapshot_from = "template"
+    return hook
+
+
+def _snapshot_for(c, brief, prepared, snapshot):
+    """(snapshot, where it was taken): the warm template's, taken before it forked this kernel (the same state:
+    nothing ran since) when it was taken for the same imports; else one taken now.  ``snapshot``: the functions
+    (take_snapshot, snapshot_key)."""
+    take_snapshot, snapshot_key = snapshot
+    imports, packages = brief.get("imports", []), brief.get("protected_packages", [])
+    wanted = snapshot_key(imports, packages, prepared["loaded"] if prepared is not None else c["frozenset"]())
     if prepared is None or prepared["key"] != wanted:
-        prepared = take_snapshot(brief.get("imports", []), brief.get("protected_packages", []))
-        snapshot_from = "kernel"
-    module_snap, class_snap = prepared["modules"], prepared["classes"]
-    builtins_snap, known_classes = prepared["builtins"], prepared["known_classes"]
-    prepared = None
-    # name -> (module, attribute or "")
-    bindings = proxy({k: tuple(v) for k, v in brief.get("bindings", {}).items()})
-    gettrace, getprofile = sys.gettrace, sys.getprofile
-    modules_dict = sys.modules
+        return take_snapshot(imports, packages), "kernel"
+    return prepared, "template"
+
+
+def _make_integrity_check(c, snap, bindings):
+    """``integrity(test_names, namespace, reads)``: the problems with what the tests rely on (trace or profile
+    functions, the protected modules' names and classes, the builtins, the names the tests use) against the
+    snapshot ``snap``; ``bindings``: name -> (module, attribute or "") bound by the trusted cells."""
+    gettrace, getprofile, modules_dict, builtins_dict = c["gettrace"], c["getprofile"], c["modules_dict"], \
+        c["builtins_dict"]
+    module_snap, class_snap, builtins_snap = snap["modules"], snap["classes"], snap["builtins"]
 
     def expected_binding(module_name: str, attr: str):
         entry = module_snap.get(module_name)
@@ -346,7 +396,7 @@ def _main(policy, prepared, snapshot) -> None:  # noqa: C901 - one closure on pu
             for k in current:
                 if k not in kept and not k.startswith("_"):
                     problems.append(f"{cls.__module__}.{cls.__qualname__}.{k} was added")
-        current_builtins = builtins.__dict__
+        current_builtins = builtins_dict
         for k, v in builtins_snap.items():
             if current_builtins.get(k, current_builtins) is not v:
                 problems.append(f"builtins.{k} was replaced or deleted")
@@ -363,23 +413,27 @@ def _main(policy, prepared, snapshot) -> None:  # noqa: C901 - one closure on pu
                                     f"{mod_name}{'.' + attr if attr else ''}")
         return problems[:20]
 
-    # -- classes the notebook creates --------------------------------------------------------
-    # Every class that exists when the guard starts is known (and kept alive, so that its id cannot be
-    # reused); a test that passes is followed by a look at every other class (type.__subclasses__ from
-    # `object`, a few milliseconds) for a deceptive special method written by the notebook's code.  Only
-    # C-level accessors taken from `type` and the builtin wrapper types are used: nothing the notebook
-    # defined (a metaclass, a str subclass as a key or a name, a __hash__) runs here.
-    subclasses_of = type.__dict__["__subclasses__"]
-    class_dict = type.__dict__["__dict__"].__get__
-    class_mro = type.__dict__["__mro__"].__get__
-    class_qualname = type.__dict__["__qualname__"].__get__
-    function_type, method_type, partial_type = types.FunctionType, types.MethodType, functools.partial
-    code_of = types.FunctionType.__dict__["__code__"].__get__
-    staticmethod_func = staticmethod.__dict__["__func__"].__get__
-    classmethod_func = classmethod.__dict__["__func__"].__get__
-    method_func = types.MethodType.__dict__["__func__"].__get__
-    partial_func = functools.partial.__dict__["func"].__get__
-    mapping_items = proxy.items
+    return integrity
+
+
+def _make_class_scan(c, known_classes, trusted_prefixes):
+    """``deceptive_classes()``: every class created since the guard started (not in ``known_classes``) whose
+    special methods a test's checks rely on are code the notebook wrote, named.
+
+    Every class that exists when the guard starts is known (and kept alive, so that its id cannot be
+    reused); a test that passes is followed by a look at every other class (type.__subclasses__ from
+    `object`, a few milliseconds) for a deceptive special method written by the notebook's code.  Only
+    C-level accessors taken from `type` and the builtin wrapper types are used: nothing the notebook
+    defined (a metaclass, a str subclass as a key or a name, a __hash__) runs here."""
+    subclasses_of, class_dict, class_mro = c["subclasses_of"], c["class_dict"], c["class_mro"]
+    class_qualname, mapping_items, code_of = c["class_qualname"], c["mapping_items"], c["code_of"]
+    function_type, method_type, partial_type = c["function_type"], c["method_type"], c["partial_type"]
+    staticmethod_func, classmethod_func = c["staticmethod_func"], c["classmethod_func"]
+    method_func, partial_func = c["method_func"], c["partial_func"]
+    staticmethod, classmethod, object, id, set, len = c["staticmethod"], c["classmethod"], c["object"], c["id"], \
+        c["set"], c["len"]
+    type_, str_type, BaseException_ = c["type"], c["str"], c["BaseException"]
+    DECEPTIVE_METHODS = c["DECEPTIVE_METHODS"]
 
     def every_class() -> list:
         found, seen, stack = [], set(), [object]
@@ -454,17 +508,27 @@ def _main(policy, prepared, snapshot) -> None:  # noqa: C901 - one closure on pu
                 break
         return problems
 
-    # -- answers that compare equal to anything, whatever wrote their class ----------------------
-    # Every operand of a comparison in a test goes through `probe` (the tests are compiled with it, under a
-    # random name the notebook cannot know), which asks the value what it does: an object that compares
-    # equal to a fresh sentinel (or not unequal to it) would pass any `==` of a test.  That is decided by
-    # behaviour, not by origin: a class of the notebook's, one built with type(), a builtin bolted onto a
-    # class (`__eq__ = bool`), or a ready-made one (unittest.mock.ANY, a configured MagicMock).
-    probe_name = "__autograder_probe_" + os.urandom(8).hex() + "__"
+    return deceptive_classes
+
+
+def _make_probe(c) -> tuple:
+    """(probe_name, probe, probed, probe_problems, forget): answers that compare equal to anything, whatever
+    wrote their class.
+
+    Every operand of a comparison in a test goes through `probe` (the tests are compiled with it by `probed`,
+    under a random name the notebook cannot know), which asks the value what it does: an object that compares
+    equal to a fresh sentinel (or not unequal to it) would pass any `==` of a test.  That is decided by
+    behaviour, not by origin: a class of the notebook's, one built with type(), a builtin bolted onto a
+    class (`__eq__ = bool`), or a ready-made one (unittest.mock.ANY, a configured MagicMock).
+    ``probe_problems(namespace)`` hands over (and forgets) what was noted; ``forget()`` drops it."""
+    ast, type_, int_type, str_type, len = c["ast"], c["type"], c["int"], c["str"], c["len"]
+    any, isinstance, list = c["any"], c["isinstance"], c["list"]
+    class_qualname, object_, Exception_ = c["class_qualname"], c["object"], c["Exception"]
+    list_type, tuple_type = c["list"], c["tuple"]
+    plain_types = c["frozenset"]({c["int"], c["float"], c["complex"], c["str"], c["bytes"], c["bool"],
+                                  type_(None)})
+    probe_name = "__autograder_probe_" + c["urandom"](8).hex() + "__"
     probe_findings = []
-    object_, Exception_ = object, Exception
-    list_type, tuple_type = list, tuple
-    plain_types = frozenset({int, float, complex, str, bytes, bool, type(None)})
 
     def deceives(value) -> bool:
         sentinel = object_()
@@ -482,7 +546,8 @@ def _main(policy, prepared, snapshot) -> None:  # noqa: C901 - one closure on pu
             items = value[:20] if t is list_type or t is tuple_type else (value,)
             for item in items:
                 if type_(item) not in plain_types and deceives(item) and len(probe_findings) < 10:
-                    qualname = text(class_qualname(type_(item)))
+                    qualname = class_qualname(type_(item))
+                    qualname = qualname[:120] if type_(qualname) is str_type else "?"
                     probe_findings.append(
                         f"an object of class `{qualname}` compares equal to an object it cannot know (a fresh "
                         f"sentinel): it passes any comparison a test makes, whatever its class's origin")
@@ -504,9 +569,26 @@ def _main(policy, prepared, snapshot) -> None:  # noqa: C901 - one closure on pu
                 node.comparators = [wrap(c) for c in node.comparators]
         return ast.fix_missing_locations(tree)
 
-    # -- the tests, compiled now, before any student code --------------------------------
+    def probe_problems(namespace) -> list[str]:
+        found = list(probe_findings)
+        probe_findings.clear()
+        if probe_name in namespace:   # the name is random: only code that read the guard's state knows it
+            found.append("the notebook's namespace holds the guard's probe")
+        return found
+
+    def forget() -> None:
+        probe_findings.clear()
+
+    return probe_name, probe, probed, probe_problems, forget
+
+
+def _compile_tests(c, brief_tests, probed) -> dict:
+    """nonce -> (grade_id, code, last expression's code or None, names, reads, filename, linecache entry): every
+    test compiled now, before any student code, as IPython would run its cell, its comparisons probed."""
     from IPython.core.inputtransformer2 import TransformerManager
 
+    ast, compile, isinstance, hasattr, len = c["ast"], c["compile"], c["isinstance"], c["hasattr"], c["len"]
+    set, frozenset, SyntaxError = c["set"], c["frozenset"], c["SyntaxError"]
     transformer = TransformerManager()
 
     def names_of(code) -> set:
@@ -525,7 +607,7 @@ def _main(policy, prepared, snapshot) -> None:  # noqa: C901 - one closure on pu
         return frozenset(loads - stores)
 
     tests = {}
-    for nonce, test in brief["tests"].items():
+    for nonce, test in brief_tests.items():
         filename = f"<test cell {test['grade_id']}>"
         source = transformer.transform_cell(test["source"])
         last = None
@@ -543,6 +625,13 @@ def _main(policy, prepared, snapshot) -> None:  # noqa: C901 - one closure on pu
         lines = (len(source), None, source.splitlines(True), filename)
         names = frozenset(names_of(code)) if not isinstance(code, SyntaxError) else frozenset()
         tests[nonce] = (test["grade_id"], code, last, names, reads, filename, lines)
+    return tests
+
+
+def _make_test_vault(c, tests, send, runner_code) -> tuple:
+    """(fetch, its generator's code): ``fetch(nonce)`` hands out one compiled test of ``tests``, and only to
+    the runner (a frame of ``runner_code``); any other caller gets nothing, and is reported."""
+    getframe = c["getframe"]
 
     def test_vault(tests):
         """Holds the compiled tests (hidden ones included) in its suspended frame and hands one out
@@ -560,6 +649,25 @@ def _main(policy, prepared, snapshot) -> None:  # noqa: C901 - one closure on pu
                       "arg": "", "where": f"{caller.f_code.co_filename}:{caller.f_lineno}"})
             caller = None
 
+    vault = test_vault(tests)
+    fetch = vault.send
+    fetch(None)
+    return fetch, test_vault.__code__
+
+
+def _make_runner(c, send, safe, integrity, deceptive_classes, probes, builtins_snap) -> tuple:
+    """(start_runner, the runner's code): ``start_runner(fetch)`` starts the runner, a generator that runs one
+    test per ``send((nonce, namespace))`` (fetched from the test vault), reports ``start`` and ``result``, and
+    answers [exception or None, the value of the test's last expression]; it returns that ``send``."""
+    type_, type_name, tuple, dict, len = c["type"], c["type_name"], c["tuple"], c["dict"], c["len"]
+    str_type, isinstance_, RuntimeError, SyntaxError = c["str"], c["isinstance"], c["RuntimeError"], \
+        c["SyntaxError"]
+    int, float, bool, repr = c["int"], c["float"], c["bool"], c["repr"]
+    BaseException_, exec_, eval_ = c["BaseException"], c["exec"], c["eval"]
+    linecache_cache, builtins_dict = c["linecache_cache"], c["builtins_dict"]
+    probe_name, probe, _, probe_problems, forget = probes
+    ran = c["set"]()
+
     def shown(value) -> dict:
         """What the worker needs to check the result the notebook shows (never calls the student's code)."""
         t = type_(value)
@@ -569,14 +677,7 @@ def _main(policy, prepared, snapshot) -> None:  # noqa: C901 - one closure on pu
             return {"type": "number", "text": repr(value)}
         return {"type": "other", "name": type_name(t)}
 
-    def probe_problems(namespace) -> list[str]:
-        found = list(probe_findings)
-        probe_findings.clear()
-        if probe_name in namespace:   # the name is random: only code that read the guard's state knows it
-            found.append("the notebook's namespace holds the guard's probe")
-        return found
-
-    def runner():
+    def runner(fetch):
         """Runs the tests (fetched one at a time from the test vault), one per ``send((nonce, namespace))``; yields [exception or None, result]
         (a list the caller empties, so that neither stays alive in this frame)."""
         __tracebackhide__ = True  # noqa: F841
@@ -593,10 +694,10 @@ def _main(policy, prepared, snapshot) -> None:  # noqa: C901 - one closure on pu
                 outcome = [RuntimeError("autograder: unknown test"), None]
                 continue
             grade_id, code, last, names, reads, filename, lines = entry
-            if nonce in state["ran"]:
+            if nonce in ran:
                 send({"kind": "event", "event": "test run twice", "arg": grade_id, "where": "?"})
-            state["ran"].add(nonce)
-            linecache.cache[filename] = lines   # tracebacks show the test; not readable before it runs
+            ran.add(nonce)
+            linecache_cache[filename] = lines   # tracebacks show the test; not readable before it runs
             send({"kind": "start", "nonce": nonce, "grade_id": grade_id,
                   "problems": integrity(names, namespace, reads)})
             if isinstance_(code, SyntaxError):
@@ -605,10 +706,10 @@ def _main(policy, prepared, snapshot) -> None:  # noqa: C901 - one closure on pu
                 outcome = [code, None]
                 continue
             # The test sees the builtins of the snapshot, whatever the notebook did to the module.
-            pristine = dict(builtins.__dict__)
+            pristine = dict(builtins_dict)
             pristine.update(builtins_snap)
             pristine[probe_name] = probe
-            probe_findings.clear()
+            forget()
             had = "__builtins__" in namespace
             saved = namespace.get("__builtins__")
             namespace["__builtins__"] = pristine
@@ -634,17 +735,20 @@ def _main(policy, prepared, snapshot) -> None:  # noqa: C901 - one closure on pu
             outcome = [None, value]
             value = None
 
-    runner_code = runner.__code__
-    vault = test_vault(proxy(tests))
-    del tests
-    next(vault)
-    fetch = vault.send
-    tests_running = runner()
-    next(tests_running)
-    run = tests_running.send
-    signing_gen = signer((runner_code, hook.__code__, main_code, test_vault.__code__))
-    next(signing_gen)
-    signing = signing_gen.send
+    def start_runner(fetch):
+        tests_running = runner(fetch)
+        run = tests_running.send
+        run(None)
+        return run
+
+    return start_runner, runner.__code__
+
+
+def _make_entry(c, run):
+    """``__autograder_guard__(nonce)``, what each test cell calls: runs the test ``nonce`` through ``run`` in
+    the caller's namespace, re-raises its exception (nbgrader sees the cell fail as usual) or returns the
+    value of its last expression.  It closes over nothing but ``run``."""
+    getframe = c["getframe"]
 
     def __autograder_guard__(nonce):  # noqa: N807 - the name test cells call
         __tracebackhide__ = True  # noqa: F841
@@ -658,10 +762,48 @@ def _main(policy, prepared, snapshot) -> None:  # noqa: C901 - one closure on pu
                 failure = None
         return value
 
-    builtins.__autograder_guard__ = __autograder_guard__
-    send({"kind": "hello", "pid": os.getpid(), "snapshot": {"modules": len(module_snap), "classes": len(class_snap),
-                                                          "from": snapshot_from}})
-    sys.addaudithook(hook)
+    return __autograder_guard__
+
+
+def _main(policy, prepared, snapshot, make) -> None:
+    """Start the guard.  Run by :func:`start` as a function with private globals (:func:`private_function`), as
+    is each factory in ``make`` (name -> factory): everything the guard's closures use is bound, before any
+    notebook code runs, from ``policy`` (the tables), ``prepared`` (the template's snapshot or None) and
+    ``snapshot`` (the functions that take one).  Nothing is read from a module afterwards: rebinding this
+    module's globals from the notebook changes nothing the running guard decides with (red-team i70-i77)."""
+    c = make["_capture"](policy)
+    tuple, proxy = c["tuple"], c["proxy"]
+    brief, key, channel = make["_read_brief"](c)
+    send, authorize = make["_make_signer"](c, key, channel)
+    key = None
+    trusted_prefixes = tuple(brief["trusted_prefixes"])
+    protected_paths = tuple(brief.get("protected_paths", ()))
+    describers = make["_make_describers"](c, trusted_prefixes)
+    hook = make["_make_audit_hook"](c, send, describers, trusted_prefixes, protected_paths)
+    snap, snapshot_from = make["_snapshot_for"](c, brief, prepared, snapshot)
+    prepared = None
+    # name -> (module, attribute or "")
+    bindings = proxy({name: tuple(bound) for name, bound in brief.get("bindings", {}).items()})
+    integrity = make["_make_integrity_check"](c, snap, bindings)
+    deceptive_classes = make["_make_class_scan"](c, snap["known_classes"], trusted_prefixes)
+    probes = make["_make_probe"](c)
+    tests = make["_compile_tests"](c, brief["tests"], probes[2])
+    start_runner, runner_code = make["_make_runner"](c, send, describers[2], integrity, deceptive_classes, probes,
+                                                     snap["builtins"])
+    fetch, vault_code = make["_make_test_vault"](c, proxy(tests), send, runner_code)
+    tests = brief = None
+    run = start_runner(fetch)
+    authorize(runner_code, hook.__code__, c["getframe"](0).f_code, vault_code)
+    c["builtins_dict"]["__autograder_guard__"] = make["_make_entry"](c, run)
+    send({"kind": "hello", "pid": c["getpid"](), "snapshot": {
+        "modules": c["len"](snap["modules"]), "classes": c["len"](snap["classes"]), "from": snapshot_from}})
+    c["addaudithook"](hook)
+
+
+# The factories, in the order _main calls them; start() rebuilds each with private globals.
+FACTORIES = (_capture, _read_brief, _make_signer, _make_describers, _make_audit_hook, _snapshot_for,
+             _make_integrity_check, _make_class_scan, _make_probe, _compile_tests, _make_runner, _make_test_vault,
+             _make_entry)
 
 
 _prepared = None   # the warm template's snapshot, taken over (and cleared) by the kernel's _main
@@ -733,7 +875,7 @@ def take_snapshot(imports, protected_packages, loaded=frozenset()) -> types.Mapp
         module_snap[mod_name] = (module, proxy(kept))
     ipython_builtins = frozenset({"_", "__", "___", "input", "raw_input", "quit", "exit", "help", "display",
                                   "get_ipython", "copyright", "credits", "license", "__autograder_guard__"})
-    # The same walk as _main's every_class(), which stays a closure of its own (built from accessors taken when
+    # The same walk as _make_class_scan's every_class(), which stays a closure of its own (built from accessors taken when
     # the guard starts, out of the notebook's reach); this one runs before any notebook code.
     known, stack = {}, [object]
     while stack:
@@ -783,7 +925,8 @@ def start() -> None:
     """Start the guard (before any notebook code): everything it decides with is captured by this call."""
     global _prepared
     prepared, _prepared = _prepared, None
-    private_function(_main)(policy(), prepared, (take_snapshot, _snapshot_key))
+    make = types.MappingProxyType({factory.__name__: private_function(factory) for factory in FACTORIES})
+    private_function(_main)(policy(), prepared, (take_snapshot, _snapshot_key), make)
 
 
 def main() -> None:

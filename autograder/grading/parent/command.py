@@ -13,6 +13,7 @@ import fcntl
 import os
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,54 +137,72 @@ def grade_assignments(assignments: list[str], course_dir: Path, *, workers: int 
     """Grade every submission of each of ``assignments`` in ``course_dir`` with one pool of workers (their
     warm templates serve every assignment that imports the same modules); one summary per assignment.
     Raise GradingError if the harness can't run."""
-    from ..worker.job import SubmissionJob
-
     start = time.perf_counter()
     python_first_on_path()   # nbgrader runs the `alembic` executable when it creates a gradebook
     courses = {a: resolve(course_dir, a) for a in dict.fromkeys(assignments)}
     first = next(iter(courses.values()))
     if not first.submitted_root.is_dir():
         raise GradingError(f"no submissions: {first.submitted_root} does not exist")
-    locks = []
-    try:
-        for course in courses.values():
-            locks.append(_lock(course))
+    with _locked(courses.values()):
         summaries = {a: GradingSummary(a) for a in courses}
-        todo: list[tuple[str, str]] = []            # (assignment, student), in order
-        digests: dict[tuple[str, str], str] = {}
-        shared: dict[str, dict] = {}                # assignment -> what every one of its jobs carries
-        for assignment, course in courses.items():
-            prepare(course, gradebook_wait)
-            source_files = course.source_files()
-            students, course_digests = _todo(course, source_files, force, summaries[assignment])
-            todo += [(assignment, s) for s in students]
-            digests.update({(assignment, s): d for s, d in course_digests.items()})
-            shared[assignment] = dict(
-                assignment=assignment, course_id=course.course_id, config_py=course.config_file.read_bytes(),
-                source_files=source_files, template_gradebook=course.template_db.read_bytes(),
-                feedback=feedback, release_tests=release_tests, hide=hidden_paths(course), limits=dict(limits or {}))
-
-        def jobs():
-            for key in todo:
-                assignment, student = key
-                yield key, (lambda a=assignment, s=student: job(a, s))
-
-        def job(assignment: str, student: str) -> SubmissionJob:
-            files = read_tree(courses[assignment].submission_dir(student))
-            # The digest recorded is that of the files graded, read once here (a resubmission may land meanwhile).
-            digests[assignment, student] = courses[assignment].submission_digest(files)
-            return SubmissionJob(student=student, submitted_files=files, **shared[assignment])
-
+        job_options = dict(feedback=feedback, release_tests=release_tests, limits=dict(limits or {}))
+        todo, digests, shared = _plan(courses, summaries, force, job_options, gradebook_wait)
         log_dir = (first.state_dir if len(courses) == 1 else first.root / ".grading") / "logs"
-        results = _results(jobs(), scheduler, workers, log_dir)
+        results = _results(_jobs(todo, courses, shared, digests), scheduler, workers, log_dir)
         _record(results, courses, summaries, digests, len(todo), progress, gradebook_wait)
         seconds = time.perf_counter() - start
         for summary in summaries.values():
             summary.seconds = seconds
         return list(summaries.values())
+
+
+@contextmanager
+def _locked(courses):
+    """Hold every course's grading lock (another `grade` of the same assignment is refused)."""
+    locks = []
+    try:
+        for course in courses:
+            locks.append(_lock(course))
+        yield
     finally:
         for lock in locks:
             lock.close()
+
+
+def _plan(courses: dict[str, Course], summaries: dict[str, GradingSummary], force: bool,
+          job_options: dict, gradebook_wait: float = 60.0) -> tuple[list[tuple[str, str]], dict[tuple[str, str], str], dict[str, dict]]:
+    """Each course prepared; the (assignment, student) pairs to grade now, in order; every submission's digest;
+    and per assignment, what every one of its jobs carries (``job_options`` added)."""
+    todo: list[tuple[str, str]] = []
+    digests: dict[tuple[str, str], str] = {}
+    shared: dict[str, dict] = {}
+    for assignment, course in courses.items():
+        prepare(course, gradebook_wait)
+        source_files = course.source_files()
+        students, course_digests = _todo(course, source_files, force, summaries[assignment])
+        todo += [(assignment, s) for s in students]
+        digests.update({(assignment, s): d for s, d in course_digests.items()})
+        shared[assignment] = dict(
+            assignment=assignment, course_id=course.course_id, config_py=course.config_file.read_bytes(),
+            source_files=source_files, template_gradebook=course.template_db.read_bytes(),
+            hide=hidden_paths(course), **job_options)
+    return todo, digests, shared
+
+
+def _jobs(todo: list[tuple[str, str]], courses: dict[str, Course], shared: dict[str, dict],
+          digests: dict[tuple[str, str], str]):
+    """((assignment, student), a function making its SubmissionJob) for each submission to grade: a job reads
+    the student's files only when a worker is about to take it, and ``digests`` then holds the digest of the
+    files it read (the version graded, whatever a resubmission lands meanwhile)."""
+    from ..worker.job import SubmissionJob
+
+    def job(assignment: str, student: str) -> SubmissionJob:
+        files = read_tree(courses[assignment].submission_dir(student))
+        digests[assignment, student] = courses[assignment].submission_digest(files)
+        return SubmissionJob(student=student, submitted_files=files, **shared[assignment])
+
+    for key in todo:
+        yield key, (lambda a=key[0], s=key[1]: job(a, s))
 
 
 def _results(jobs, scheduler: str | None, workers: int | None, log_dir: Path):

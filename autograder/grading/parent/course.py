@@ -24,10 +24,8 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from ... import paths
-from ...nbgrader_runner import NbgraderError, run_nbgrader
+from ...nbgrader_runner import NbgraderError, generate_assignments
 from .errors import GradingError
-
-IGNORED = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
 
 
 @dataclass
@@ -249,10 +247,9 @@ def generate(course: Course, out_db: Path) -> None:
         tmp = Path(tmp)
         shutil.copy2(course.config_file, tmp / "nbgrader_config.py")
         source_name = course.config.get("CourseDirectory", {}).get("source_directory", "source")
-        shutil.copytree(course.source_dir, tmp / source_name / course.assignment, ignore=IGNORED)
+        shutil.copytree(course.source_dir, tmp / source_name / course.assignment, ignore=paths.COPY_IGNORED)
         try:
-            run_nbgrader("generate_assignment", course.assignment, "--force",
-                         f"--CourseDirectory.db_url=sqlite:///{tmp / 'gradebook.db'}", cwd=tmp)
+            generate_assignments(tmp, [course.assignment], db_url=f"sqlite:///{tmp / 'gradebook.db'}")
         except NbgraderError as err:
             raise GradingError(f"could not generate assignment {course.assignment!r} from "
                                f"{course.source_dir}:\n{err}") from err

@@ -134,6 +134,20 @@ class GuardedExecute(Execute):
 
     # -- one notebook ----------------------------------------------------------------------
     def preprocess(self, nb, resources=None, km=None):
+        thread_cpu = time.thread_time()
+        resources = resources or {}
+        self._prepare(nb, resources)
+        started = time.monotonic()
+        watchdog = self._watchdog()
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            watchdog.cancel()
+            self._finish(nb, time.monotonic() - started, time.thread_time() - thread_cpu)
+
+    def _prepare(self, nb, resources: dict) -> None:
+        """Before the kernel starts: this notebook's state, the sandbox mode, the jail (the kernel's working
+        directory, set in ``resources``), the key, the brief (the tests swapped out) and the channel."""
         self._dead_reason = ""
         self._output_bytes: dict[int, int] = {}
         self._cut: set[int] = set()
@@ -141,36 +155,36 @@ class GuardedExecute(Execute):
         # CPU seconds of the start-up: this thread outside the cells, the kernel's processes before the first
         # cell, the warm template while it forked (see _write_findings)
         self._cell_cpu, self._startup_cpu = 0.0, None
-        thread_cpu = time.thread_time()
-        mode, why = ("none", "") if self.sandbox_mode == "none" else best_mode()
-        self._mode, self._mode_why = mode, why
-        resources = resources or {}
+        self._mode, self._mode_why = ("none", "") if self.sandbox_mode == "none" else best_mode()
         work = self._make_jail(resources)
         self._key = secrets.token_bytes(32)
         self._write_brief(self._swap_tests(nb))
         read_end, self._channel_w = os.pipe()
         self._channel = _Channel(read_end)
         resources.setdefault("metadata", {})["path"] = str(work)
-        started = time.monotonic()
+
+    def _watchdog(self) -> threading.Timer:
+        """A started timer that stops the kernel once the whole notebook has run past its time limit."""
         watchdog = threading.Timer(self.notebook_timeout, self._kill, args=(
             f"the notebook ran past its time limit ({self.notebook_timeout} s) and its kernel was stopped",))
         watchdog.daemon = True
         watchdog.start()
-        try:
-            return super().preprocess(nb, resources, km)
-        finally:
-            watchdog.cancel()
-            for fd in (self._brief_fd, self._channel_w):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-            self._channel.close()
-            for nonce, (index, _, source) in self._tests.items():
-                nb.cells[index].source = source
-                _drop_guard_frames(nb.cells[index], nonce)
-            self._write_findings(nb, time.monotonic() - started, time.thread_time() - thread_cpu)
-            shutil.rmtree(self._jail, ignore_errors=True)
+        return watchdog
+
+    def _finish(self, nb, seconds: float, thread_cpu: float) -> None:
+        """After the last cell: the descriptors closed, the test cells' sources restored, the findings written,
+        the jail removed."""
+        for fd in (self._brief_fd, self._channel_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._channel.close()
+        for nonce, (index, _, source) in self._tests.items():
+            nb.cells[index].source = source
+            _drop_guard_frames(nb.cells[index], nonce)
+        self._write_findings(nb, seconds, thread_cpu)
+        shutil.rmtree(self._jail, ignore_errors=True)
 
     def _make_jail(self, resources: dict) -> Path:
         """The kernel's folder: work/ (its working directory: the submission's other files), ipc/, runtime/."""

@@ -244,12 +244,7 @@ def _grade(job: SubmissionJob) -> SubmissionResult:
     python_first_on_path()
 
     result = SubmissionResult(job.assignment, job.student, status="failed")
-    log_buffer = io.StringIO()
-    logger = logging.getLogger(f"autograder.grading.worker.{os.getpid()}")
-    logger.handlers[:] = [logging.StreamHandler(log_buffer)]
-    logger.handlers[0].setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
+    logger, log_buffer = _worker_logger()
     scratch = Path(tempfile.mkdtemp(prefix=f"grade-{job.assignment}-"))
     try:
         problems, result.warnings = _check_notebooks(job)
@@ -259,29 +254,13 @@ def _grade(job: SubmissionJob) -> SubmissionResult:
         job, answer_cells = _repair(job, result)
         static = _static_findings(job, answer_cells)
         config = _scratch_course(job, scratch)
-
-        from nbgrader.converters import Autograde, NbGraderException
-        from nbgrader.coursedir import CourseDirectory
-
-        coursedir = CourseDirectory(config=config, log=logger)
-        converter = Autograde(coursedir=coursedir, config=config, log=logger)
-        converter.force = True
-        converter.create_student = True
-        try:
-            converter.start()
-        except NbGraderException:
+        coursedir = _autograde(config, logger)
+        if coursedir is None:
             result.reason = _refusal(job, static, log_buffer.getvalue(), scratch)
             return result
         _read_gradebook(result, config.CourseDirectory.db_url, job)
         _review(result, static, scratch / "guard")
-
-        autograded = scratch / "autograded" / job.student / job.assignment
-        result.autograded_files = {rel: data for rel, data in _read(autograded).items()}
-        grades = {(g.notebook, g.name): g for g in result.grades}
-        for rel, data in sorted(result.autograded_files.items()):
-            if rel.endswith(".ipynb") and "/" not in rel:
-                result.cells.extend(collect_cells(Path(rel).stem, data, grades))
-
+        _collect(result, scratch / "autograded" / job.student / job.assignment)
         if job.feedback:
             _feedback(result, job, config, coursedir, logger, scratch)
         result.status = "graded"
@@ -314,6 +293,43 @@ def _repair(job: SubmissionJob, result: SubmissionResult) -> tuple[SubmissionJob
     result.repairs = [{"notebook": r.notebook, "note": r.note, "problems": r.problems}
                       for r in repaired if r.note or r.problems]
     return job, {r.notebook: r.answer_cells for r in repaired}
+
+
+def _worker_logger() -> tuple[logging.Logger, io.StringIO]:
+    """This worker's logger for nbgrader's converters, writing into a buffer (the result's ``log``)."""
+    log_buffer = io.StringIO()
+    logger = logging.getLogger(f"autograder.grading.worker.{os.getpid()}")
+    logger.handlers[:] = [logging.StreamHandler(log_buffer)]
+    logger.handlers[0].setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return logger, log_buffer
+
+
+def _autograde(config, logger):
+    """Run nbgrader's ``Autograde`` in the scratch course; its CourseDirectory, or None when nbgrader refused
+    the submission (the reason is in the log: :func:`_refusal`)."""
+    from nbgrader.converters import Autograde, NbGraderException
+    from nbgrader.coursedir import CourseDirectory
+
+    coursedir = CourseDirectory(config=config, log=logger)
+    converter = Autograde(coursedir=coursedir, config=config, log=logger)
+    converter.force = True
+    converter.create_student = True
+    try:
+        converter.start()
+    except NbGraderException:
+        return None
+    return coursedir
+
+
+def _collect(result: SubmissionResult, autograded: Path) -> None:
+    """The autograded files into ``result``, and what each of its notebooks' graded cells says."""
+    result.autograded_files = _read(autograded)
+    grades = {(g.notebook, g.name): g for g in result.grades}
+    for rel, data in sorted(result.autograded_files.items()):
+        if rel.endswith(".ipynb") and "/" not in rel:
+            result.cells.extend(collect_cells(Path(rel).stem, data, grades))
 
 
 def _stats() -> dict:

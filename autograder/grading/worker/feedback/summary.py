@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Dict
 
+from ...protocol import nbgrader_md
 from .hidden import is_graded_test
 
 STYLES = Path(__file__).with_name("feedback.css")
@@ -55,7 +56,7 @@ def exercises(nb) -> list[Exercise]:
     found: list[Exercise] = []
     title = None
     for cell in nb.cells:
-        md = cell.get("metadata", {}).get("nbgrader", {})
+        md = nbgrader_md(cell)
         if cell.cell_type == "markdown":
             title = _heading(cell.source) or title
         elif md.get("solution"):

@@ -13,6 +13,7 @@ import re
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
+from ...protocol import nbgrader_md
 from .hidden import hidden_lines, is_graded_test
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -85,7 +86,7 @@ def student_traceback(traceback: list[str], sources: dict[str, str]) -> list[str
 
 
 def graded_test_sources(nb) -> dict[str, str]:
-    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in nb.cells if is_graded_test(cell)}
+    return {nbgrader_md(cell)["grade_id"]: cell.source for cell in nb.cells if is_graded_test(cell)}
 
 
 class StudentTracebacks(Preprocessor):
