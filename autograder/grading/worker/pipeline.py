@@ -90,7 +90,8 @@ def _check_notebooks(job: SubmissionJob) -> tuple[list[str], list[str]]:
     return problems, warnings
 
 
-def _static_findings(job: SubmissionJob, answer_cells: dict[str, dict[int, list[str]]]) -> dict[str, list]:
+def _static_findings(job: SubmissionJob, answer_cells: dict[str, dict[int, list[str]]] | None = None
+                     ) -> dict[str, list]:
     """notebook name -> findings of :func:`.static_checks.scan` (submitted against source)."""
     import nbformat
 
@@ -103,7 +104,7 @@ def _static_findings(job: SubmissionJob, answer_cells: dict[str, dict[int, list[
         try:
             source = nbformat.reads(data.decode("utf-8"), as_version=4)
             submitted = nbformat.reads(job.submitted_files[rel].decode("utf-8"), as_version=4)
-            found[Path(rel).stem] = scan(submitted, source, answer_cells.get(Path(rel).stem))
+            found[Path(rel).stem] = scan(submitted, source, (answer_cells or {}).get(Path(rel).stem))
         except Exception as err:  # noqa: BLE001 - an unreadable cell must not pass unchecked
             found[Path(rel).stem] = [Finding(-1, None, f"could not be checked before running "
                                                        f"({type(err).__name__}: {str(err)[:200]})")]
