@@ -96,9 +96,8 @@ def hidden_paths(course: Course) -> list[str]:
     instructor's sources and this repository's solutions, tests and history, the home directory."""
     from ... import paths
 
-    candidates = [course.root, course.source_dir.parent, paths.SOLUTIONS, paths.ROOT / ".git", paths.ROOT / "tests",
-                  Path.home()]
-    return sorted({str(p.resolve()) for p in candidates if p.exists()})
+    course_paths = {str(p.resolve()) for p in (course.root, course.source_dir.parent) if p.exists()}
+    return sorted(course_paths | set(paths.private_paths()))
 
 
 def grade(assignment: str, course_dir: Path, **options) -> GradingSummary:

@@ -4,12 +4,14 @@ Runs in the worker, on the autograded notebook (instructor data), and writes the
 ``HideHiddenTests`` (test sources), ``StudentTracebacks`` (frames), ``FeedbackSummary`` (the table at the
 top, and the page's styles: nbconvert's template styles no tables and clips long lines) and the
 ``course_feedback`` template (nbgrader's, with the summary above the notebook).
-``feedback_config`` wires them into nbgrader's ``GenerateFeedback``.
+``feedback_config`` wires them into nbgrader's ``GenerateFeedback``, with ``FeedbackExporter`` (nbconvert's
+HTML exporter, its templates compiled once per worker process).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+from .exporter import FeedbackExporter
 from .hidden import HideHiddenTests, hidden_text, visible_source
 from .summary import FeedbackSummary
 from .tracebacks import StudentTracebacks, student_traceback
@@ -20,6 +22,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 def feedback_config(config, *extra_preprocessors, release_tests: bool = False):
     """A copy of the grading ``config`` for ``GenerateFeedback``, with our preprocessors."""
     feedback = config.copy()
+    feedback.GenerateFeedback.exporter_class = FeedbackExporter
     feedback.GenerateFeedback.preprocessors = [
         "nbgrader.preprocessors.GetGrades",
         "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
