@@ -140,10 +140,15 @@ def grade_assignments(assignments: list[str], course_dir: Path, *, workers: int 
     first = next(iter(courses.values()))
     if not first.submitted_root.is_dir():
         raise GradingError(f"no submissions: {first.submitted_root} does not exist")
+    log_dir = (first.state_dir if len(courses) == 1 else first.root / ".grading") / "logs"
     locks = []
+    pool = None
     try:
         for course in courses.values():
             locks.append(_lock(course))
+        if not scheduler:   # the local workers load their modules while the course is prepared
+            from .executors import local_pool
+            pool = local_pool(_local_workers(workers), str(log_dir))
         summaries = {a: GradingSummary(a) for a in courses}
         todo: list[tuple[str, str]] = []            # (assignment, student), in order
         digests: dict[tuple[str, str], str] = {}
@@ -165,20 +170,26 @@ def grade_assignments(assignments: list[str], course_dir: Path, *, workers: int 
                 yield key, (lambda a=assignment, s=student: SubmissionJob(
                     student=s, submitted_files=read_tree(courses[a].submission_dir(s)), **shared[a]))
 
-        log_dir = (first.state_dir if len(courses) == 1 else first.root / ".grading") / "logs"
-        results = _results(jobs(), scheduler, workers, log_dir)
+        results = _results(jobs(), scheduler, workers, log_dir, pool)
         _record(results, courses, summaries, digests, len(todo), progress)
         seconds = time.perf_counter() - start
         for summary in summaries.values():
             summary.seconds = seconds
         return list(summaries.values())
     finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
         for lock in locks:
             lock.close()
 
 
-def _results(jobs, scheduler: str | None, workers: int | None, log_dir: Path):
-    """The workers' results as they arrive: from a Dask cluster, or a local pool of ``workers`` processes."""
+def _local_workers(workers: int | None) -> int:
+    return max(1, workers or os.cpu_count() or 1)
+
+
+def _results(jobs, scheduler: str | None, workers: int | None, log_dir: Path, pool=None):
+    """The workers' results as they arrive: from a Dask cluster, or a local pool of ``workers`` processes
+    (``pool``, already started)."""
     if scheduler:
         from .executors import run_dask
         try:
@@ -186,7 +197,7 @@ def _results(jobs, scheduler: str | None, workers: int | None, log_dir: Path):
         except OSError as err:
             raise GradingError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from err
     from .executors import run_local
-    return run_local(jobs, max(1, workers or os.cpu_count() or 1), log_dir=str(log_dir))
+    return run_local(jobs, _local_workers(workers), log_dir=str(log_dir), pool=pool)
 
 
 def _record(results, courses: dict[str, Course], summaries: dict[str, GradingSummary],

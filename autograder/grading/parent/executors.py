@@ -34,27 +34,51 @@ def _quiet_worker(log_dir: str | None) -> None:
         os.close(fd)
 
 
-def run_local(jobs: JobSource, workers: int, log_dir: str | None = None) -> Iterator[tuple[JobKey, SubmissionResult]]:
-    """Grade on this machine with ``workers`` processes (spawned: no state shared with the parent)."""
+def _load_worker() -> None:
+    """A worker's first task: load its modules (nbgrader's converters, nbconvert: seconds of imports)."""
+    import nbgrader.converters  # noqa: F401
+
+    from ..worker import pipeline  # noqa: F401
+
+
+def local_pool(workers: int, log_dir: str | None = None) -> cf.ProcessPoolExecutor:
+    """``workers`` processes (spawned: no state shared with the parent), started now: each loads the worker's
+    modules while the parent is still preparing the course (the command's start-up overlaps theirs)."""
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=_quiet_worker, initargs=(log_dir,))
+    for _ in range(workers):   # each task finds no idle process, so each starts one
+        pool.submit(_load_worker)
+    return pool
+
+
+def run_local(jobs: JobSource, workers: int, log_dir: str | None = None,
+              pool: cf.ProcessPoolExecutor | None = None) -> Iterator[tuple[JobKey, SubmissionResult]]:
+    """Grade on this machine with ``workers`` processes: ``pool`` (from :func:`local_pool`), or a new one."""
     from ..worker.pipeline import grade_submission   # the worker's entry point (run in the worker processes)
 
-    context = multiprocessing.get_context("spawn")
     pending = iter(jobs)
 
     def new_pool():
-        return cf.ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                      initializer=_quiet_worker, initargs=(log_dir,))
+        return local_pool(workers, log_dir)
 
-    pool = new_pool()
+    pool = pool or new_pool()
     in_flight: dict[cf.Future, JobKey] = {}
     try:
         def fill():
+            nonlocal pool
             while len(in_flight) < 2 * workers:
                 try:
                     key, build = next(pending)
                 except StopIteration:
                     return
-                in_flight[pool.submit(grade_submission, build())] = key
+                job = build()
+                try:
+                    future = pool.submit(grade_submission, job)
+                except cf.process.BrokenProcessPool:   # a worker died while it loaded its modules
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    pool = new_pool()
+                    future = pool.submit(grade_submission, job)
+                in_flight[future] = key
 
         fill()
         while in_flight:
