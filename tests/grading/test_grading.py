@@ -277,7 +277,7 @@ def test_a_real_dask_cluster_survives_a_killed_worker(pycourse, tmp_path):
         home.mkdir()
         procs.start([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
                      "--scheduler-file", str(home / "scheduler.json")], cwd=home, env=nbgrader_env())
-        procs.wait("the scheduler", (home / "scheduler.json").exists, 60)
+        procs.wait("the scheduler", (home / "scheduler.json").exists, 300)
         time.sleep(0.2)
         address = json.loads((home / "scheduler.json").read_text())["address"]
         cover = _cover(root)
@@ -293,7 +293,7 @@ def test_a_real_dask_cluster_survives_a_killed_worker(pycourse, tmp_path):
         from distributed import Client
 
         with Client(address, timeout=30) as client:
-            client.wait_for_workers(2, timeout=60)
+            client.wait_for_workers(2, timeout=300)
         for _, worker in workers:   # what each worker sees at the course directory's path (its mount namespace)
             assert (Path(f"/proc/{worker.pid}/root{root}") / "submitted").exists() == (not cover)
 
@@ -301,11 +301,11 @@ def test_a_real_dask_cluster_survives_a_killed_worker(pycourse, tmp_path):
                               env=nbgrader_env(), stdout=subprocess.PIPE, text=True)
         (w1_folder, w1), _ = workers
         procs.wait("worker w1 to start grading a submission",
-                   lambda: any((w1_folder / "tmp").glob("grade-ps1-*")) or grading.poll() is not None, 120)
+                   lambda: any((w1_folder / "tmp").glob("grade-ps1-*")) or grading.poll() is not None, 600)
         assert grading.poll() is None, "the run ended before worker w1 graded anything"
         os.killpg(w1.pid, signal.SIGKILL)    # the worker, its nanny, and through them its template and kernel
         w1.wait()
-        procs.wait("the grading run", lambda: grading.poll() is not None, 120)
+        procs.wait("the grading run", lambda: grading.poll() is not None, 900)
         out = grading.stdout.read()
         assert grading.returncode == 0, out
         assert "graded 5, already graded 0, failed to grade 1" in out, out
@@ -319,7 +319,7 @@ def test_a_real_dask_cluster_survives_a_killed_worker(pycourse, tmp_path):
         rows = [r for r in read_csv(pycourse["ours"] / "grades.csv") if r["student_id"] in picked]
         assert read_csv(root / "grades.csv") == rows
 
-        rerun = grade_cmd("ps1", root, "--scheduler", address, "--no-progress", timeout=120)
+        rerun = grade_cmd("ps1", root, "--scheduler", address, "--no-progress", timeout=600)
         assert rerun.returncode == 0, rerun.stderr[-3000:]
         assert "graded 0, already graded 5, failed to grade 1" in rerun.stdout, rerun.stdout
         assert builders.gradebook_cells(root, "ps1") == local and read_csv(root / "grades.csv") == rows
