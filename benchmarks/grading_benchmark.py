@@ -183,7 +183,7 @@ def compare(args, tmp: Path) -> bool:
     }
     skipped = {"plain": "plain nbgrader autograde", "cold": "command, cold kernels",
                "no-feedback": "command --no-feedback", "feedback": "default command"}
-    runs = {name: line for name, line in runs.items() if name not in {skipped[s] for s in args.skip}}
+    runs = {name: line for name, line in runs.items() if name not in {skipped.get(s) for s in args.skip}}
     results: dict[str, Run] = {}
     for i, (name, line) in enumerate(runs.items()):
         root = shutil.copytree(base, tmp / f"run{i}")
