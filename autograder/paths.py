@@ -10,6 +10,13 @@ NBGRADER_CONFIG = ROOT / "nbgrader_config.py"
 COPY_IGNORED = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
 
 
+def private_paths() -> list[str]:
+    """What of this machine a student's kernel must not see: this repository's solutions, tests and history, and
+    the home directory (resolved, those that exist). The grading parent hides its own; a worker on another
+    machine (Dask) hides its own as well."""
+    return sorted({str(p.resolve()) for p in (SOLUTIONS, ROOT / ".git", ROOT / "tests", Path.home()) if p.exists()})
+
+
 def assignments(root: Path = SOLUTIONS) -> list[str]:
     """Names of the assignments (one folder each) under `root`, sorted."""
     return sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))

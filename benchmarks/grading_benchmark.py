@@ -1,20 +1,29 @@
-"""Throughput of `python -m autograder grade` against plain sequential `nbgrader autograde`.
+"""Throughput of `python -m autograder grade` against plain sequential `nbgrader autograde`, and how it scales.
 
     .venv/bin/python benchmarks/grading_benchmark.py [--assignment lesson01_variables] [--count 40] [--workers N]
-                                                     [--skip cold] [--skip feedback]
+                                                     [--sizes 10,50,200] [--skip cold] [--skip scaling] ...
 
 Builds one nbgrader course from this repository (the assignment generated into its gradebook),
 submits COUNT varied submissions (correct, wrong, empty), and grades copies of it, one after the
-other, in the same run:
+other, in the same run, each a whole command timed from its start to its exit:
 
 1. plain `nbgrader autograde ASSIGNMENT --create --force` (one kernel at a time, a new one per notebook);
 2. the command with cold kernels (`--kernels cold --no-feedback`): the same work as plain nbgrader,
    on WORKERS processes, in the sandbox: the ratio from parallelism alone;
-3. the command with warm kernels (`--no-feedback`): each kernel forked from a template that has
-   already imported TensorFlow;
-4. the command with warm kernels and feedback (the instructor's whole job: feedback HTML too).
+3. the command with `--no-feedback` (warm kernels: each forked from a template that has already
+   imported TensorFlow);
+4. the default command, as an instructor runs it (warm kernels, feedback pages).
 
-Prints wall-clock seconds per submission and the throughput ratios, the per-notebook overhead (the
+Then the scaling curve: the default command on classes of each of SIZES submissions (a course each),
+with the time per submission, the start-up cost and the peak memory of each, saved as a figure in
+build/benchmarks/grading_scaling.png.
+
+For every run of the command it prints the fixed start-up cost (command start to the first result
+recorded: imports, the course's gradebook, the workers, their warm templates, the first notebook) and
+the peak memory of the whole process tree (the command, its workers, templates and kernels: resident
+memory summed over the processes, sampled every 0.2 s, so pages shared after a fork count once per
+process), and of its largest process.
+Also the per-notebook overhead (the
 notebook's time in the executor minus the time its cells ran: kernel start, connection, shutdown; and
 the same in CPU seconds, which a busy machine does not inflate: the worker's outside the cells, the
 kernel's processes' before the first cell, the template's while it forked), peak resident memory (each worker, each kernel, the template), and whether the template grew while it
@@ -28,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import shutil
@@ -36,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,14 +77,59 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of the command and every process it waited for: workers, kernels)."""
+@dataclass
+class Run:
+    """One whole command, timed from its start to its exit."""
+    root: Path
+    seconds: float
+    cpu: float                       # the command's and every process it waited for (see the module docstring)
+    first_result: float | None       # seconds from the start to the first report recorded (None: not watched)
+    peak_tree_mib: float             # resident memory of the process tree, summed, at its peak
+    peak_process_mib: float          # the largest single process
+
+
+def _tree_rss(pid: int) -> tuple[int, int]:
+    """(sum, max) resident bytes of ``pid`` and its descendants."""
+    import psutil
+
+    try:
+        family = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0, 0
+    sizes = []
+    for proc in family:
+        try:
+            sizes.append(proc.memory_info().rss)
+        except psutil.NoSuchProcess:
+            pass
+    return sum(sizes), max(sizes, default=0)
+
+
+def timed(cmd: list[str], cwd: Path, root: Path, first: str | None = None) -> Run:
+    """Run ``cmd`` to its end; ``first``: a glob under ``root`` whose first match is the first result."""
     cpu, start = children_cpu(), time.perf_counter()
-    result = subprocess.run(cmd, cwd=cwd, env=nbgrader_env(), capture_output=True, text=True)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=nbgrader_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    first_seconds, peak_tree, peak_process = None, 0, 0
+    import threading
+
+    output: dict[str, str] = {}
+    readers = [threading.Thread(target=lambda n=name, f=fh: output.__setitem__(n, f.read()), daemon=True)
+               for name, fh in (("out", proc.stdout), ("err", proc.stderr))]
+    for reader in readers:
+        reader.start()
+    while proc.poll() is None:
+        if first and first_seconds is None and next(root.glob(first), None) is not None:
+            first_seconds = time.perf_counter() - start
+        tree, largest = _tree_rss(proc.pid)
+        peak_tree, peak_process = max(peak_tree, tree), max(peak_process, largest)
+        time.sleep(0.2)
     seconds = time.perf_counter() - start
-    if result.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return seconds, children_cpu() - cpu
+    for reader in readers:
+        reader.join()
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n{output.get('out', '')[-3000:]}\n{output.get('err', '')[-3000:]}")
+    return Run(root, seconds, children_cpu() - cpu, first_seconds, peak_tree / 2**20, peak_process / 2**20)
 
 
 def reports(root: Path, assignment: str) -> list[dict]:
@@ -106,56 +162,131 @@ def kernel_figures(root: Path, assignment: str) -> dict:
     }
 
 
+def _command(args) -> list[str]:
+    return [sys.executable, "-m", "autograder", "grade", args.assignment, "--workers", str(args.workers),
+            "--no-progress", "--course-dir"]
+
+
+def compare(args, tmp: Path) -> bool:
+    """Plain nbgrader and the command's variants on COUNT submissions; whether the scores agree."""
+    base = tmp / "base"
+    build(base, args.assignment, args.count)
+    command = _command(args)
+    plain = [sys.executable, "-m", "nbgrader", "autograde", args.assignment, "--create", "--force"]
+    first = f"reports/*/{args.assignment}.json"
+    runs = {   # name -> the command line, given the course directory, and where it runs
+        "plain nbgrader autograde": lambda root: (plain, root, root),
+        "command, cold kernels": lambda root: ([*command, str(root), "--kernels", "cold", "--no-feedback"], ROOT,
+                                               root, first),
+        "command --no-feedback": lambda root: ([*command, str(root), "--no-feedback"], ROOT, root, first),
+        "default command": lambda root: ([*command, str(root)], ROOT, root, first),
+    }
+    skipped = {"plain": "plain nbgrader autograde", "cold": "command, cold kernels",
+               "no-feedback": "command --no-feedback", "feedback": "default command"}
+    runs = {name: line for name, line in runs.items() if name not in {skipped.get(s) for s in args.skip}}
+    results: dict[str, Run] = {}
+    for i, (name, line) in enumerate(runs.items()):
+        root = shutil.copytree(base, tmp / f"run{i}")
+        results[name] = timed(*line(root))
+    n, cores = args.count, os.cpu_count()
+    plain_run = results.get("plain nbgrader autograde")
+    scores = [course.scores(run.root, args.assignment) for run in results.values()]
+    same = all(s == scores[0] for s in scores)
+    print(f"{args.assignment}: {n} submissions, {cores} cores, --workers {args.workers}, "
+          f"load average at the end {os.getloadavg()[0]:.1f}")
+    for name, run in results.items():
+        ours = run is not plain_run
+        ratio = f"  {plain_run.seconds / run.seconds:5.2f}x plain" if ours and plain_run else ""
+        print(f"{name:26s}: {run.seconds:7.1f} s  {run.seconds / n:6.2f} s/submission  "
+              f"CPU {run.cpu / n:6.2f} s/submission{' (kernels not counted)' if ours else ''}{ratio}")
+    for name, run in results.items():
+        started = f"start-up (to the first result) {run.first_result:5.1f} s; " if run.first_result else ""
+        print(f"{name:26s}: {started}peak memory: tree {run.peak_tree_mib:6.0f} MiB, "
+              f"largest process {run.peak_process_mib:5.0f} MiB")
+    for name in [n for n in ("command, cold kernels", "command --no-feedback") if n in results]:
+        f = kernel_figures(results[name].root, args.assignment)
+        print(f"{name}: kernels {f['kernels']}{' (' + '; '.join(f['why']) + ')' if f['why'] else ''}; "
+              f"per notebook: overhead {f['overhead']:.2f} s median, {f['overhead_mean']:.2f} s mean (the "
+              f"mean includes each worker's template start), {f['overhead_cpu']:.3f} CPU s median, cells {f['cells']:.2f} s; peak RSS: worker {f['worker_peak_mib']:.0f} MiB, "
+              f"kernel {f['kernel_peak_mib']:.0f} MiB")
+        for first_forks, first_rss, last_forks, last_rss, peak in f["templates"]:
+            print(f"    template: RSS {first_rss / 1024:.0f} MiB after {first_forks} forks, "
+                  f"{last_rss / 1024:.0f} MiB after {last_forks} forks (peak {peak / 1024:.0f} MiB)")
+    print(f"same scores cell by cell : {same}")
+    return same
+
+
+def scaling(args, tmp: Path) -> None:
+    """The default command on classes of each size: time per submission, start-up, peak memory; a figure."""
+    rows = []
+    for size in args.sizes:
+        root = tmp / f"class{size}"
+        build(root, args.assignment, size)
+        run = timed([*_command(args), str(root)], ROOT, root, f"reports/*/{args.assignment}.json")
+        after = (run.seconds - run.first_result) / (size - 1) if run.first_result and size > 1 else math.nan
+        rows.append((size, run.seconds / size, after, run.first_result or math.nan, run.peak_tree_mib,
+                     run.peak_process_mib))
+        shutil.rmtree(root, ignore_errors=True)
+    print(f"scaling, default command, {args.assignment}, --workers {args.workers} "
+          f"(load average at the end {os.getloadavg()[0]:.1f}):")
+    print("  submissions   s/submission   s/submission after the first   start-up s   peak tree MiB   "
+          "largest process MiB")
+    for size, per, after, first, tree, largest in rows:
+        print(f"  {size:11d}   {per:12.2f}   {after:28.2f}   {first:10.1f}   {tree:13.0f}   {largest:19.0f}")
+    for label, column in (("s/submission", 1), ("s/submission after the first", 2), ("peak tree memory", 4)):
+        values = [r[column] for r in rows if math.isfinite(r[column])]
+        if len(values) > 1:
+            print(f"  {label}: largest / smallest = {max(values) / min(values):.2f}")
+    figure = ROOT / "build" / "benchmarks" / "grading_scaling.png"
+    figure.parent.mkdir(parents=True, exist_ok=True)
+    _plot(rows, figure, f"{args.assignment}, --workers {args.workers}, {os.cpu_count()} cores")
+    print(f"  figure: {figure}")
+
+
+def _plot(rows, path: Path, title: str) -> None:
+    from matplotlib.figure import Figure
+
+    sizes = [r[0] for r in rows]
+    fig = Figure(figsize=(9, 3.6), layout="constrained")
+    time_ax, memory_ax = fig.subplots(1, 2)
+    time_ax.plot(sizes, [r[1] for r in rows], "o-", label="whole command / submissions")
+    time_ax.plot(sizes, [r[2] for r in rows], "s--", label="after the first result")
+    time_ax.set(xscale="log", xlabel="submissions", ylabel="seconds per submission", ylim=(0, None))
+    time_ax.set_xticks(sizes, [str(s) for s in sizes])
+    time_ax.minorticks_off()
+    time_ax.legend(fontsize=8)
+    memory_ax.plot(sizes, [r[4] for r in rows], "o-", label="process tree (summed)")
+    memory_ax.plot(sizes, [r[5] for r in rows], "s--", label="largest process")
+    memory_ax.set(xscale="log", xlabel="submissions", ylabel="peak resident memory (MiB)", ylim=(0, None))
+    memory_ax.set_xticks(sizes, [str(s) for s in sizes])
+    memory_ax.minorticks_off()
+    memory_ax.legend(fontsize=8)
+    fig.suptitle(f"python -m autograder grade (feedback on): {title}", fontsize=10)
+    fig.savefig(path, dpi=100)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--assignment", default="lesson01_variables")
-    parser.add_argument("--count", type=int, default=40)
+    parser.add_argument("--count", type=int, default=40, help="submissions of the comparison with plain nbgrader")
     parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--sizes", default="10,50,200",
+                        help="class sizes of the scaling curve, comma-separated (default 10,50,200)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch courses (path printed)")
-    parser.add_argument("--skip", action="append", default=[], choices=["cold", "feedback"],
-                        help="leave out the cold-kernel run or the feedback run (plain and warm always run)")
+    parser.add_argument("--skip", action="append", default=[],
+                        choices=["plain", "cold", "no-feedback", "feedback", "comparison", "scaling"],
+                        help="leave out a run of the comparison (plain, cold, no-feedback, feedback), the whole "
+                             "comparison, or the scaling curve; repeatable")
     args = parser.parse_args()
+    args.sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
 
     tmp = Path(tempfile.mkdtemp(prefix="grading-benchmark-"))
     try:
-        base = tmp / "base"
-        build(base, args.assignment, args.count)
-        command = [sys.executable, "-m", "autograder", "grade", args.assignment, "--workers", str(args.workers),
-                   "--no-progress", "--course-dir"]
-        plain = [sys.executable, "-m", "nbgrader", "autograde", args.assignment, "--create", "--force"]
-        runs = {   # name -> the command line, given the course directory, and where it runs
-            "plain nbgrader autograde": lambda root: (plain, root),
-            "command, cold kernels": lambda root: ([*command, str(root), "--kernels", "cold", "--no-feedback"], ROOT),
-            "command, warm kernels": lambda root: ([*command, str(root), "--no-feedback"], ROOT),
-            "command, warm + feedback": lambda root: ([*command, str(root)], ROOT),
-        }
-        skipped = {"cold": "command, cold kernels", "feedback": "command, warm + feedback"}
-        runs = {name: line for name, line in runs.items() if name not in {skipped[s] for s in args.skip}}
-        results = {}
-        for i, (name, line) in enumerate(runs.items()):
-            root = shutil.copytree(base, tmp / f"run{i}")
-            seconds, cpu = timed(*line(root))
-            results[name] = (root, seconds, cpu)
-        n, cores = args.count, os.cpu_count()
-        plain_root, t_plain, _ = results["plain nbgrader autograde"]
-        scores = [course.scores(root, args.assignment) for root, _, _ in results.values()]
-        same = all(s == scores[0] for s in scores)
-        print(f"{args.assignment}: {n} submissions, {cores} cores, --workers {args.workers}, "
-              f"load average at the end {os.getloadavg()[0]:.1f}")
-        for name, (root, seconds, cpu) in results.items():
-            ratio = "" if root == plain_root else f"  {t_plain / seconds:5.2f}x plain"
-            print(f"{name:26s}: {seconds:7.1f} s  {seconds / n:6.2f} s/submission  "
-                  f"CPU {cpu / n:6.2f} s/submission{'' if root == plain_root else ' (kernels not counted)'}{ratio}")
-        for name in [n for n in ("command, cold kernels", "command, warm kernels") if n in results]:
-            f = kernel_figures(results[name][0], args.assignment)
-            print(f"{name}: kernels {f['kernels']}{' (' + '; '.join(f['why']) + ')' if f['why'] else ''}; "
-                  f"per notebook: overhead {f['overhead']:.2f} s median, {f['overhead_mean']:.2f} s mean (the "
-                  f"mean includes each worker's template start), {f['overhead_cpu']:.3f} CPU s median, cells {f['cells']:.2f} s; peak RSS: worker {f['worker_peak_mib']:.0f} MiB, "
-                  f"kernel {f['kernel_peak_mib']:.0f} MiB")
-            for first_forks, first_rss, last_forks, last_rss, peak in f["templates"]:
-                print(f"    template: RSS {first_rss / 1024:.0f} MiB after {first_forks} forks, "
-                      f"{last_rss / 1024:.0f} MiB after {last_forks} forks (peak {peak / 1024:.0f} MiB)")
-        print(f"same scores cell by cell : {same}")
+        same = True
+        if "comparison" not in args.skip:
+            same = compare(args, tmp)
+        if "scaling" not in args.skip and args.sizes:
+            scaling(args, tmp)
         if args.keep:
             print(f"scratch courses kept in {tmp}")
         return 0 if same else 1

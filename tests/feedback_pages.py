@@ -31,8 +31,8 @@ def passing_notebook() -> nbformat.NotebookNode:
     return nb
 
 
-def render(nb: nbformat.NotebookNode, release_tests: bool = False) -> str:
-    """The feedback page's HTML."""
+def render(nb: nbformat.NotebookNode, release_tests: bool = False, exporter_class=None) -> str:
+    """The feedback page's HTML (by nbconvert's ``HTMLExporter``, or ``exporter_class``)."""
     import nbgrader
     from nbconvert import HTMLExporter
     from traitlets.config import Config
@@ -42,7 +42,7 @@ def render(nb: nbformat.NotebookNode, release_tests: bool = False) -> str:
     config = feedback_config(Config(), release_tests=release_tests)
     config.HTMLExporter.extra_template_paths = [os.path.join(   # what GenerateFeedback adds (bootstrap's CSS)
         os.path.dirname(nbgrader.__file__), "server_extensions/formgrader/static/node_modules/bootstrap/dist/css")]
-    exporter = HTMLExporter(config=config)
+    exporter = (exporter_class or HTMLExporter)(config=config)
     for preprocessor in config.GenerateFeedback.preprocessors[1:]:   # GetGrades: scores are stored
         exporter.register_preprocessor(preprocessor, enabled=True)
     graded = [nbgrader_md(c) for c in nb.cells if nbgrader_md(c).get("grade")]

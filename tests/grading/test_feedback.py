@@ -4,6 +4,9 @@ the student's code and the failing line, the page starts with a summary (autogra
 The fixture is a real autograded copy of lesson 3 (two exercises, four test cells), cut down to its graded
 cells; one test cell carries a failure raised inside its hidden block, as IPython formats it.
 """
+import copy
+import json
+
 import nbformat
 import pytest
 from feedback_pages import failing_notebook as _notebook
@@ -114,3 +117,31 @@ def test_release_tests_shows_them_whole():
 
     page = html.unescape(render(_notebook(), release_tests=True))
     assert "### BEGIN HIDDEN TESTS" in page and "autograder/tracker/report.py" in page
+
+
+def test_the_reused_exporter_renders_the_same_page_as_a_fresh_one(page):
+    """FeedbackExporter keeps one Jinja environment (compiled templates) per process: the second page comes from
+    the same environment, and both equal nbconvert's HTMLExporter's page byte for byte, whatever rendered between."""
+    from autograder.grading.worker.feedback import FeedbackExporter
+
+    first = render(_notebook(), exporter_class=FeedbackExporter)
+    released = render(_notebook(), release_tests=True, exporter_class=FeedbackExporter)
+    second = render(_notebook(), exporter_class=FeedbackExporter)
+    assert first == second == page and released != page
+    assert len(FeedbackExporter._environments) == 1
+
+
+def test_a_tracker_figure_is_drawn_once_per_distinct_report():
+    from autograder.grading.worker.collect import tracker_bundles
+    from autograder.grading.worker.figures import _drawn_png, figure_png
+
+    reports = [d for c in _notebook().cells if c.cell_type == "code" for d in tracker_bundles(c.outputs)
+               if d.get("variables")]
+    assert reports
+    _drawn_png.cache_clear()
+    first = figure_png(reports[0])
+    again = figure_png(json.loads(json.dumps(reports[0])))     # an equal report, another object
+    changed = copy.deepcopy(reports[0])
+    changed["variables"][0]["verdict"] = "frozen" if changed["variables"][0]["verdict"] != "frozen" else "updated"
+    assert again == first and figure_png(changed) != first
+    assert (_drawn_png.cache_info().hits, _drawn_png.cache_info().misses) == (1, 2)

@@ -4,7 +4,8 @@ Cost is kept down by grading each thing once.  The plain-Python course
 (tests/grading/fixtures/pycourse: two notebooks, no TensorFlow, kernels start in about a second)
 is graded once by plain sequential `nbgrader autograde` + `nbgrader export` and once by the
 command (2 workers), in one module fixture that the contract, equality, report, feedback, summary
-and rerun tests share.  The Dask and resume tests grade a few of those submissions again and
+and rerun tests share.  The Dask test (a scheduler and two workers started with Dask's own command-line
+tools, one of them killed mid-run) and the resume test grade a few of those submissions again and
 compare with that run.  Three submissions of lesson01_variables prove the TensorFlow path
 (tracker verdicts, table and figure) on a bare grading directory.
 """
@@ -187,28 +188,145 @@ def test_rerun_skips_everything_already_recorded(pycourse, capsys):
     assert read_csv(ours / "grades.csv") == csv_before
 
 
-def test_dask_scheduler_gives_identical_results(pycourse, tmp_path):
-    """--scheduler sends the work to a Dask LocalCluster started here; reports and grades equal the local run's."""
-    from distributed import LocalCluster
+class Processes:
+    """Every process started from ``roots`` (and their children, grandchildren, ...) seen while the test polls:
+    the test ends by checking that none of them is left."""
 
-    picked = ["s00_correct", "s08_counter_wrong0", "s17_malformed"]   # full marks, tracker verdicts, failure
-    root = shutil.copytree(pycourse["base"], tmp_path / "dask", ignore=shutil.ignore_patterns("submitted"))
+    def __init__(self):
+        self.roots: list[subprocess.Popen] = []
+        self.seen: dict[int, float] = {}    # pid -> create_time (a reused pid is another process)
+
+    def start(self, cmd, **kwargs) -> subprocess.Popen:
+        kwargs = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, **kwargs}
+        proc = subprocess.Popen(cmd, start_new_session=True, **kwargs)
+        self.roots.append(proc)
+        self.poll()
+        return proc
+
+    def poll(self) -> None:
+        import psutil
+
+        for root in self.roots:
+            try:
+                family = [psutil.Process(root.pid), *psutil.Process(root.pid).children(recursive=True)]
+            except psutil.NoSuchProcess:
+                continue
+            for proc in family:
+                try:
+                    self.seen.setdefault(proc.pid, proc.create_time())
+                except psutil.NoSuchProcess:
+                    pass
+
+    def wait(self, what, condition, timeout: float):
+        deadline = time.time() + timeout
+        while not condition():
+            assert time.time() < deadline, f"timed out waiting for {what}"
+            self.poll()
+            time.sleep(0.05)
+
+    def alive(self) -> list[str]:
+        import psutil
+
+        left = []
+        for pid, created in self.seen.items():
+            try:
+                proc = psutil.Process(pid)
+                if proc.create_time() == created and proc.status() != psutil.STATUS_ZOMBIE:
+                    left.append(f"{pid} {' '.join(proc.cmdline())[:120]}")
+            except psutil.NoSuchProcess:
+                pass
+        return left
+
+    def stop(self) -> None:
+        for proc in self.roots:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.roots:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def _cover(path: Path) -> list[str]:
+    """A command prefix that runs a program with ``path`` covered by an empty tmpfs (its own user and mount
+    namespaces), or [] where user namespaces are unavailable."""
+    prefix = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
+              'mount -t tmpfs -o size=1m none "$0" && exec "$@"', str(path)]
+    if not shutil.which("unshare"):
+        return []
+    probe = subprocess.run([*prefix, "test", "!", "-e", str(path / "submitted")], capture_output=True)
+    return prefix if probe.returncode == 0 else []
+
+
+def test_a_real_dask_cluster_survives_a_killed_worker(pycourse, tmp_path):
+    """Dask's own command-line tools: `dask scheduler` and two `dask worker --nthreads 1`, separate processes, each
+    worker in an empty folder of its own with the course directory out of its sight (covered by an empty tmpfs
+    where user namespaces allow). Grading through --scheduler gives the local run's grades, reports and CSV rows;
+    one worker killed (SIGKILL, with its nanny) while it grades costs nothing: the scheduler gives its submission
+    to the other, and a rerun finds everything recorded once. No process the test started is left."""
+    picked = ["s00_correct", "s05_mean_wrong0", "s08_counter_wrong0", "s09_counter_wrong1", "s14_half",
+              "s17_malformed"]   # full marks, wrong answers, tracker verdicts, a failure
+    root = shutil.copytree(pycourse["base"], tmp_path / "course", ignore=shutil.ignore_patterns("submitted"))
     for student in picked:
         shutil.copytree(pycourse["base"] / "submitted" / student, root / "submitted" / student)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        result = grade_cmd("ps1", root, "--scheduler", cluster.scheduler_address, "--no-progress")
-        assert len(cluster.workers) == 2
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "graded 2, already graded 0, failed to grade 1" in result.stdout, result.stdout
-    assert not (root / ".grading" / "ps1" / "logs").exists(), "the local worker pool was used"
-    for student in picked:
-        ours = json.loads((pycourse["ours"] / "reports" / student / "ps1.json").read_text())
-        dask = json.loads((root / "reports" / student / "ps1.json").read_text())
-        assert comparable(dask) == comparable(ours), (student, differences(comparable(dask), comparable(ours)))
-    local = {k: v for k, v in builders.gradebook_cells(pycourse["ours"], "ps1").items() if k[0] in picked}
-    assert builders.gradebook_cells(root, "ps1") == local
-    assert read_csv(root / "grades.csv") == [r for r in read_csv(pycourse["ours"] / "grades.csv")
-                                             if r["student_id"] in picked]
+    dask = str(Path(sys.executable).with_name("dask"))
+    procs = Processes()
+    try:
+        home = tmp_path / "scheduler"
+        home.mkdir()
+        procs.start([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                     "--scheduler-file", str(home / "scheduler.json")], cwd=home, env=nbgrader_env())
+        procs.wait("the scheduler", (home / "scheduler.json").exists, 300)
+        time.sleep(0.2)
+        address = json.loads((home / "scheduler.json").read_text())["address"]
+        cover = _cover(root)
+        workers = []
+        for name in ("w1", "w2"):
+            folder = tmp_path / name
+            (folder / "tmp").mkdir(parents=True)
+            env = {**nbgrader_env(), "TMPDIR": str(folder / "tmp"), "HOME": str(folder)}
+            workers.append((folder, procs.start(
+                [*cover, dask, "worker", address, "--nthreads", "1", "--nworkers", "1", "--name", name,
+                 "--no-dashboard", "--local-directory", str(folder / "dask"), "--memory-limit", "0"],
+                cwd=folder, env=env)))
+        from distributed import Client
+
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(2, timeout=300)
+        for _, worker in workers:   # what each worker sees at the course directory's path (its mount namespace)
+            assert (Path(f"/proc/{worker.pid}/root{root}") / "submitted").exists() == (not cover)
+
+        grading = procs.start([*GRADE, "ps1", "--course-dir", str(root), "--scheduler", address, "--no-progress"],
+                              env=nbgrader_env(), stdout=subprocess.PIPE, text=True)
+        (w1_folder, w1), _ = workers
+        procs.wait("worker w1 to start grading a submission",
+                   lambda: any((w1_folder / "tmp").glob("grade-ps1-*")) or grading.poll() is not None, 600)
+        assert grading.poll() is None, "the run ended before worker w1 graded anything"
+        os.killpg(w1.pid, signal.SIGKILL)    # the worker, its nanny, and through them its template and kernel
+        w1.wait()
+        procs.wait("the grading run", lambda: grading.poll() is not None, 900)
+        out = grading.stdout.read()
+        assert grading.returncode == 0, out
+        assert "graded 5, already graded 0, failed to grade 1" in out, out
+        assert not (root / ".grading" / "ps1" / "logs").exists(), "the local worker pool was used"
+        for student in picked:
+            ours = json.loads((pycourse["ours"] / "reports" / student / "ps1.json").read_text())
+            mine = json.loads((root / "reports" / student / "ps1.json").read_text())
+            assert comparable(mine) == comparable(ours), (student, differences(comparable(mine), comparable(ours)))
+        local = {k: v for k, v in builders.gradebook_cells(pycourse["ours"], "ps1").items() if k[0] in picked}
+        assert builders.gradebook_cells(root, "ps1") == local   # raises on a duplicate grade
+        rows = [r for r in read_csv(pycourse["ours"] / "grades.csv") if r["student_id"] in picked]
+        assert read_csv(root / "grades.csv") == rows
+
+        rerun = grade_cmd("ps1", root, "--scheduler", address, "--no-progress", timeout=600)
+        assert rerun.returncode == 0, rerun.stderr[-3000:]
+        assert "graded 0, already graded 5, failed to grade 1" in rerun.stdout, rerun.stdout
+        assert builders.gradebook_cells(root, "ps1") == local and read_csv(root / "grades.csv") == rows
+    finally:
+        procs.stop()
+    procs.wait("every process the test started to end", lambda: not procs.alive(), 30)
 
 
 def test_resume_after_a_killed_run(pycourse, tmp_path):

@@ -101,9 +101,8 @@ def hidden_paths(course: Course) -> list[str]:
     instructor's sources and this repository's solutions, tests and history, the home directory."""
     from ... import paths
 
-    candidates = [course.root, course.source_dir.parent, paths.SOLUTIONS, paths.ROOT / ".git", paths.ROOT / "tests",
-                  Path.home()]
-    return sorted({str(p.resolve()) for p in candidates if p.exists()})
+    course_paths = {str(p.resolve()) for p in (course.root, course.source_dir.parent) if p.exists()}
+    return sorted(course_paths | set(paths.private_paths()))
 
 
 def grade(assignment: str, course_dir: Path, **options) -> GradingSummary:
@@ -143,12 +142,12 @@ def grade_assignments(assignments: list[str], course_dir: Path, *, workers: int 
     first = next(iter(courses.values()))
     if not first.submitted_root.is_dir():
         raise GradingError(f"no submissions: {first.submitted_root} does not exist")
-    with _locked(courses.values()):
+    log_dir = (first.state_dir if len(courses) == 1 else first.root / ".grading") / "logs"
+    with _locked(courses.values()), _early_pool(scheduler, workers, log_dir) as pool:
         summaries = {a: GradingSummary(a) for a in courses}
         job_options = dict(feedback=feedback, release_tests=release_tests, limits=dict(limits or {}))
         todo, digests, shared = _plan(courses, summaries, force, job_options, gradebook_wait)
-        log_dir = (first.state_dir if len(courses) == 1 else first.root / ".grading") / "logs"
-        results = _results(_jobs(todo, courses, shared, digests), scheduler, workers, log_dir)
+        results = _results(_jobs(todo, courses, shared, digests), scheduler, workers, log_dir, pool)
         _record(results, courses, summaries, digests, len(todo), progress, gradebook_wait)
         seconds = time.perf_counter() - start
         for summary in summaries.values():
@@ -205,8 +204,29 @@ def _jobs(todo: list[tuple[str, str]], courses: dict[str, Course], shared: dict[
         yield key, (lambda a=key[0], s=key[1]: job(a, s))
 
 
-def _results(jobs, scheduler: str | None, workers: int | None, log_dir: Path):
-    """The workers' results as they arrive: from a Dask cluster, or a local pool of ``workers`` processes."""
+@contextmanager
+def _early_pool(scheduler: str | None, workers: int | None, log_dir: Path):
+    """The local workers, started now (none for a Dask cluster): they load their modules while the course is
+    prepared, so the command's start-up overlaps theirs."""
+    if scheduler:
+        yield None
+        return
+    from .executors import local_pool
+
+    pool = local_pool(_local_workers(workers), str(log_dir))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _local_workers(workers: int | None) -> int:
+    return max(1, workers or os.cpu_count() or 1)
+
+
+def _results(jobs, scheduler: str | None, workers: int | None, log_dir: Path, pool=None):
+    """The workers' results as they arrive: from a Dask cluster, or a local pool of ``workers`` processes
+    (``pool``, already started)."""
     if scheduler:
         from .executors import run_dask
         try:
@@ -214,7 +234,7 @@ def _results(jobs, scheduler: str | None, workers: int | None, log_dir: Path):
         except OSError as err:
             raise GradingError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from err
     from .executors import run_local
-    return run_local(jobs, max(1, workers or os.cpu_count() or 1), log_dir=str(log_dir))
+    return run_local(jobs, _local_workers(workers), log_dir=str(log_dir), pool=pool)
 
 
 def _class_reports(courses: dict[str, Course], recorder: Recorder) -> None:

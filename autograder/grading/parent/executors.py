@@ -90,9 +90,29 @@ def _running(running_dir: Path) -> dict[int, JobKey]:
     return found
 
 
-def run_local(jobs: JobSource, workers: int, log_dir: str | None = None,
-              attempts: int = 2) -> Iterator[tuple[JobKey, SubmissionResult]]:
-    """Grade on this machine with ``workers`` processes (spawned: no state shared with the parent).
+def _load_worker() -> None:
+    """A worker's first task: load its modules (nbgrader's converters, nbconvert: seconds of imports)."""
+    import nbgrader.converters  # noqa: F401
+
+    from ..worker import pipeline  # noqa: F401
+
+
+def local_pool(workers: int, log_dir: str | None = None) -> cf.ProcessPoolExecutor:
+    """``workers`` processes (spawned: no state shared with the parent; each dies with this process), started
+    now: each loads the worker's modules while the parent is still preparing the course (the command's
+    start-up overlaps theirs)."""
+    import os
+
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=_start_worker, initargs=(log_dir, os.getpid()))
+    for _ in range(workers):   # each task finds no idle process, so each starts one
+        pool.submit(_load_worker)
+    return pool
+
+
+def run_local(jobs: JobSource, workers: int, log_dir: str | None = None, attempts: int = 2,
+              pool: cf.ProcessPoolExecutor | None = None) -> Iterator[tuple[JobKey, SubmissionResult]]:
+    """Grade on this machine with ``workers`` processes: ``pool`` (from :func:`local_pool`), or a new one.
 
     A worker that dies (the out-of-memory killer, a crash) breaks the pool: the submission it was grading is
     graded again on a fresh pool, up to ``attempts`` times in all, then reported failed with the cause; the
@@ -102,7 +122,6 @@ def run_local(jobs: JobSource, workers: int, log_dir: str | None = None,
     import tempfile
     from collections import deque
 
-    context = multiprocessing.get_context("spawn")
     pending = iter(jobs)
     retry: deque[tuple[JobKey, object]] = deque()
     tries: dict[JobKey, list[str]] = {}          # the causes of each death of a worker grading it
@@ -115,13 +134,14 @@ def run_local(jobs: JobSource, workers: int, log_dir: str | None = None,
     scratch = str(running_dir)
 
     def new_pool():
-        return cf.ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                      initializer=_start_worker, initargs=(log_dir, os.getpid()))
+        return local_pool(workers, log_dir)
 
-    pool = new_pool()
+    pool = pool or new_pool()
     in_flight: dict[cf.Future, tuple[JobKey, object]] = {}
+    load_breaks = 0
     try:
         def fill():
+            nonlocal pool, load_breaks
             while len(in_flight) < 2 * workers:
                 if retry:
                     key, job = retry.popleft()
@@ -131,7 +151,19 @@ def run_local(jobs: JobSource, workers: int, log_dir: str | None = None,
                     except StopIteration:
                         return
                     job = build()
-                in_flight[pool.submit(grade_marked, job, key, scratch)] = (key, job)
+                try:
+                    future = pool.submit(grade_marked, job, key, scratch)
+                except cf.process.BrokenProcessPool:
+                    retry.appendleft((key, job))
+                    if in_flight:      # the wait below sees the break and blames the worker that died
+                        return
+                    load_breaks += 1     # a worker died loading its modules: the worker's environment is broken
+                    if load_breaks > 3:  # when it happens every time
+                        raise
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    pool = new_pool()
+                    continue
+                in_flight[future] = (key, job)
 
         fill()
         while in_flight:

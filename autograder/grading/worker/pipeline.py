@@ -169,6 +169,7 @@ def _scratch_config(job: SubmissionJob, root: Path):
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
 
+    from ...paths import private_paths
     from .kernel_config import kernel_config
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
@@ -186,7 +187,9 @@ def _scratch_config(job: SubmissionJob, root: Path):
     cd.student_id = job.student
     cd.notebook_id = "*"
     config.merge(overrides)
-    config.merge(kernel_config(report_dir=str(root / "guard"), hide=[str(root), *job.hide], limits=job.limits))
+    # The parent's paths, and this machine's own (a Dask worker elsewhere has its own home and repository).
+    hide = list(dict.fromkeys([str(root), *job.hide, *private_paths()]))
+    config.merge(kernel_config(report_dir=str(root / "guard"), hide=hide, limits=job.limits))
     return config
 
 

@@ -4,12 +4,14 @@ Runs in the worker, on the autograded notebook (instructor data), and writes the
 ``HideHiddenTests`` (test sources), ``StudentTracebacks`` (frames), ``FeedbackSummary`` (the table at the
 top, and the page's styles: nbconvert's template styles no tables and clips long lines) and the
 ``course_feedback`` template (nbgrader's, with the summary above the notebook).
-``feedback_config`` wires them into nbgrader's ``GenerateFeedback``.
+``feedback_config`` wires them into nbgrader's ``GenerateFeedback``, with ``FeedbackExporter`` (nbconvert's
+HTML exporter, its templates compiled once per worker process).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+from .exporter import FeedbackExporter
 from .hidden import HideHiddenTests, hidden_text, visible_source
 from .summary import FeedbackSummary
 from .tracebacks import StudentTracebacks, student_traceback
@@ -21,6 +23,7 @@ def feedback_config(config, *extra_preprocessors, release_tests: bool = False, r
     """A copy of the grading ``config`` for ``GenerateFeedback``, with our preprocessors (``repair_notes``:
     notebook name -> lines for the summary about a damaged notebook, see :mod:`..repair`)."""
     feedback = config.copy()
+    feedback.GenerateFeedback.exporter_class = FeedbackExporter
     feedback.GenerateFeedback.preprocessors = [
         "nbgrader.preprocessors.GetGrades",
         "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
