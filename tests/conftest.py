@@ -23,6 +23,11 @@ import pytest  # noqa: E402
 
 @pytest.hookimpl(trylast=True)   # after the runner's own sessionfinish has torn the session fixtures down
 def pytest_sessionfinish(session, exitstatus):
+    import sys
+
+    warm = sys.modules.get("autograder.grading.worker.warm")
+    if warm is not None:   # templates started in this process by tests that grade in-process (else closed at exit)
+        warm.close_templates()
     left = _process_check.leftovers()
     if not left:
         return

@@ -236,7 +236,8 @@ def template_for(imports: list[str], env: dict[str, str], protected_packages: li
 
 
 @atexit.register
-def _close_templates() -> None:
+def close_templates() -> None:
+    """Stop this process's templates (at exit; a test session calls it before it checks for leftovers)."""
     for template in _templates.values():
         template.close()
     _templates.clear()
