@@ -28,11 +28,16 @@ from autograder.paths import NOTEBOOKS, SOLUTIONS  # noqa: E402
 KEYS = ("grade", "grade_id", "locked", "points", "solution")
 
 
+def source_and_student(name: str):
+    """A lesson's instructor source and its released student notebook, as stored."""
+    return (nbformat.read(str(SOLUTIONS / name / f"{name}.ipynb"), as_version=4),
+            nbformat.read(str(NOTEBOOKS / name / f"{name}.ipynb"), as_version=4))
+
+
 @pytest.fixture(scope="module", params=LESSONS)
 def lesson(request):
     name = request.param
-    source = nbformat.read(str(SOLUTIONS / name / f"{name}.ipynb"), as_version=4)
-    student = nbformat.read(str(NOTEBOOKS / name / f"{name}.ipynb"), as_version=4)
+    source, student = source_and_student(name)
     solved = course.solution_answers(source)
     partly = {k: v for k, v in solved.items() if k != list(solved)[-1]}   # the last exercise left as released
     return name, release_version(source), {"correct": course.answer(student, solved),
@@ -85,8 +90,7 @@ def test_catalogue(lesson, case, kind):
 def test_unmatched_message_names_the_answer_and_its_neighbours():
     """The merged case of lesson 1: one message, the answer cell, its count and its recognised neighbours."""
     name = "lesson01_variables"
-    source = nbformat.read(str(SOLUTIONS / name / f"{name}.ipynb"), as_version=4)
-    student = nbformat.read(str(NOTEBOOKS / name / f"{name}.ipynb"), as_version=4)
+    source, student = source_and_student(name)
     case = next(c for c in CASES if c.name == "merged_answers")
     repair = repair_notebook(name, case.build(course.answer(student, course.solution_answers(source)), name),
                              release_version(source))
@@ -99,8 +103,7 @@ def test_unmatched_message_names_the_answer_and_its_neighbours():
 def test_ambiguous_split_is_not_guessed():
     """Two cells where one answer was expected and neither (or both) holds the stub's line: no repair of it."""
     name = "lesson01_variables"
-    source = nbformat.read(str(SOLUTIONS / name / f"{name}.ipynb"), as_version=4)
-    student = nbformat.read(str(NOTEBOOKS / name / f"{name}.ipynb"), as_version=4)
+    source, student = source_and_student(name)
     nb = course.answer(student, {**course.solution_answers(source), "sgd_step": "def sgd_step(w, grad, lr):\n    w.assign_sub(lr * grad)\n    return w"})
     i = next(k for k, c in enumerate(nb.cells) if gid(c) == "sgd_step")
     nb.cells.insert(i + 1, nbformat.v4.new_code_cell("def sgd_step(w, grad, lr):\n    return w"))
@@ -117,8 +120,7 @@ def test_ambiguous_split_is_not_guessed():
 def test_edited_metadata_is_not_laundered():
     """A cell that keeps nbgrader metadata is never given other metadata: edits stay for the static checks."""
     name = "lesson01_variables"
-    source = nbformat.read(str(SOLUTIONS / name / f"{name}.ipynb"), as_version=4)
-    student = nbformat.read(str(NOTEBOOKS / name / f"{name}.ipynb"), as_version=4)
+    source, student = source_and_student(name)
     nb = course.answer(student, course.solution_answers(source))
     test = next(c for c in nb.cells if gid(c) == "test_sgd_step_in_place")
     test.metadata.nbgrader["points"] = 200
@@ -132,8 +134,7 @@ def test_edited_metadata_is_not_laundered():
 def test_changed_test_source_is_not_recognised():
     """A test cell whose metadata is gone AND whose source was changed is not a test cell (red team m10)."""
     name = "lesson01_variables"
-    source = nbformat.read(str(SOLUTIONS / name / f"{name}.ipynb"), as_version=4)
-    student = nbformat.read(str(NOTEBOOKS / name / f"{name}.ipynb"), as_version=4)
+    source, student = source_and_student(name)
     nb = course.answer(student, course.solution_answers(source))
     test = next(c for c in nb.cells if gid(c) == "test_sgd_step_in_place")
     test.source = "pass"
@@ -171,8 +172,7 @@ def test_stub_line_beats_position():
     from damage import strip
 
     name = "lesson01_variables"
-    source = nbformat.read(str(SOLUTIONS / name / f"{name}.ipynb"), as_version=4)
-    student = nbformat.read(str(NOTEBOOKS / name / f"{name}.ipynb"), as_version=4)
+    source, student = source_and_student(name)
     nb = course.answer(student, course.solution_answers(source))
     i = next(k for k, c in enumerate(nb.cells) if gid(c) == "sgd_step")
     assert nb.cells[i + 2].cell_type == "code" and not md(nb.cells[i + 2])     # the "Try it" cell
