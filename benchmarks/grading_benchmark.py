@@ -243,24 +243,26 @@ def scaling(args, tmp: Path) -> None:
     print(f"  figure: {figure}")
 
 
+def _panel(ax, sizes, series, ylabel: str) -> None:
+    """One panel of the scaling figure: ``series`` (label -> values per class size) on a log axis of sizes."""
+    for (label, values), style in zip(series.items(), ("o-", "s--")):
+        ax.plot(sizes, values, style, label=label)
+    ax.set(xscale="log", xlabel="submissions", ylabel=ylabel, ylim=(0, None))
+    ax.set_xticks(sizes, [str(s) for s in sizes])
+    ax.minorticks_off()
+    ax.legend(fontsize=8)
+
+
 def _plot(rows, path: Path, title: str) -> None:
     from matplotlib.figure import Figure
 
     sizes = [r[0] for r in rows]
     fig = Figure(figsize=(9, 3.6), layout="constrained")
     time_ax, memory_ax = fig.subplots(1, 2)
-    time_ax.plot(sizes, [r[1] for r in rows], "o-", label="whole command / submissions")
-    time_ax.plot(sizes, [r[2] for r in rows], "s--", label="after the first result")
-    time_ax.set(xscale="log", xlabel="submissions", ylabel="seconds per submission", ylim=(0, None))
-    time_ax.set_xticks(sizes, [str(s) for s in sizes])
-    time_ax.minorticks_off()
-    time_ax.legend(fontsize=8)
-    memory_ax.plot(sizes, [r[4] for r in rows], "o-", label="process tree (summed)")
-    memory_ax.plot(sizes, [r[5] for r in rows], "s--", label="largest process")
-    memory_ax.set(xscale="log", xlabel="submissions", ylabel="peak resident memory (MiB)", ylim=(0, None))
-    memory_ax.set_xticks(sizes, [str(s) for s in sizes])
-    memory_ax.minorticks_off()
-    memory_ax.legend(fontsize=8)
+    _panel(time_ax, sizes, {"whole command / submissions": [r[1] for r in rows],
+                            "after the first result": [r[2] for r in rows]}, "seconds per submission")
+    _panel(memory_ax, sizes, {"process tree (summed)": [r[4] for r in rows],
+                              "largest process": [r[5] for r in rows]}, "peak resident memory (MiB)")
     fig.suptitle(f"python -m autograder grade (feedback on): {title}", fontsize=10)
     fig.savefig(path, dpi=100)
 
