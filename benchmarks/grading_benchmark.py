@@ -14,9 +14,11 @@ other, in the same run, each a whole command timed from its start to its exit:
    imported TensorFlow);
 4. the default command, as an instructor runs it (warm kernels, feedback pages).
 
-Then the scaling curve: the default command on classes of each of SIZES submissions (a course each),
-with the time per submission, the start-up cost and the peak memory of each, saved as a figure in
-build/benchmarks/grading_scaling.png.
+Then the scaling curve: the default command on classes of each of SIZES submissions (a course each): the
+whole command's time per submission, the cost per submission between the first and the last result (what
+grows with the class), the fixed start-up and wind-down (class report, grades.csv), and the peak memory of
+each, saved as a figure in build/benchmarks/grading_scaling.png.  It starts by printing the CPU time of
+`import tensorflow` in a fresh process: the machine's speed at that moment, which the start-up figures follow.
 
 For every run of the command it prints the fixed start-up cost (command start to the first result
 recorded: imports, the course's gradebook, the workers, their warm templates, the first notebook) and
@@ -72,6 +74,16 @@ def build(root: Path, assignment: str, count: int) -> None:
         course.submit(root, f"student{i:03d}", assignment, {notebook: variants[i % len(variants)]})
 
 
+def tensorflow_import_cpu() -> float:
+    """The machine's speed now, as a yardstick for the start-up figure: CPU seconds of ``import tensorflow`` in a
+    fresh process (what each warm template, and each cold kernel, pays once; two of them, one per worker's
+    template, make most of the command's start-up on two cores)."""
+    before = children_cpu()
+    subprocess.run([sys.executable, "-c", "import tensorflow"], env=nbgrader_env(), check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return children_cpu() - before
+
+
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -84,6 +96,7 @@ class Run:
     seconds: float
     cpu: float                       # the command's and every process it waited for (see the module docstring)
     first_result: float | None       # seconds from the start to the first report recorded (None: not watched)
+    last_result: float | None        # seconds from the start to the last report recorded
     peak_tree_mib: float             # resident memory of the process tree, summed, at its peak
     peak_process_mib: float          # the largest single process
 
@@ -107,7 +120,7 @@ def _tree_rss(pid: int) -> tuple[int, int]:
 
 def timed(cmd: list[str], cwd: Path, root: Path, first: str | None = None) -> Run:
     """Run ``cmd`` to its end; ``first``: a glob under ``root`` whose first match is the first result."""
-    cpu, start = children_cpu(), time.perf_counter()
+    cpu, start, wall_start = children_cpu(), time.perf_counter(), time.time()
     proc = subprocess.Popen(cmd, cwd=cwd, env=nbgrader_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     first_seconds, peak_tree, peak_process = None, 0, 0
@@ -129,7 +142,10 @@ def timed(cmd: list[str], cwd: Path, root: Path, first: str | None = None) -> Ru
         reader.join()
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{output.get('out', '')[-3000:]}\n{output.get('err', '')[-3000:]}")
-    return Run(root, seconds, children_cpu() - cpu, first_seconds, peak_tree / 2**20, peak_process / 2**20)
+    # The last report's time from its file (written once, when the parent records the result).
+    written = [p.stat().st_mtime - wall_start for p in root.glob(first)] if first else []
+    return Run(root, seconds, children_cpu() - cpu, first_seconds, max(written, default=None),
+               peak_tree / 2**20, peak_process / 2**20)
 
 
 def reports(root: Path, assignment: str) -> list[dict]:
@@ -199,8 +215,12 @@ def compare(args, tmp: Path) -> bool:
         ratio = f"  {plain_run.seconds / run.seconds:5.2f}x plain" if ours and plain_run else ""
         print(f"{name:26s}: {run.seconds:7.1f} s  {run.seconds / n:6.2f} s/submission  "
               f"CPU {run.cpu / n:6.2f} s/submission{' (kernels not counted)' if ours else ''}{ratio}")
+    plain_each = plain_run.seconds / n if plain_run else None
     for name, run in results.items():
-        started = f"start-up (to the first result) {run.first_result:5.1f} s; " if run.first_result else ""
+        started = f"start-up (to the first result) {run.first_result:5.1f} s" if run.first_result else ""
+        if started and plain_each:   # the machine's speed changes from run to run: the same run's yardstick
+            started += f" = {run.first_result / plain_each:.2f} x one plain-nbgrader submission"
+        started += "; " if started else ""
         print(f"{name:26s}: {started}peak memory: tree {run.peak_tree_mib:6.0f} MiB, "
               f"largest process {run.peak_process_mib:5.0f} MiB")
     for name in [n for n in ("command, cold kernels", "command --no-feedback") if n in results]:
@@ -217,23 +237,31 @@ def compare(args, tmp: Path) -> bool:
 
 
 def scaling(args, tmp: Path) -> None:
-    """The default command on classes of each size: time per submission, start-up, peak memory; a figure."""
+    """The default command on classes of each size: the cost per submission, the fixed costs, peak memory; a figure.
+
+    A whole command is a fixed start-up (to the first result), a cost per submission, and a fixed wind-down
+    (after the last result: the class report, grades.csv, the workers stopped).  The cost per submission is
+    measured between the first and the last result: (last - first) / (submissions - 1)."""
     rows = []
     for size in args.sizes:
         root = tmp / f"class{size}"
         build(root, args.assignment, size)
         run = timed([*_command(args), str(root)], ROOT, root, f"reports/*/{args.assignment}.json")
-        after = (run.seconds - run.first_result) / (size - 1) if run.first_result and size > 1 else math.nan
-        rows.append((size, run.seconds / size, after, run.first_result or math.nan, run.peak_tree_mib,
-                     run.peak_process_mib))
+        steady = ((run.last_result - run.first_result) / (size - 1)
+                  if run.first_result is not None and run.last_result is not None and size > 1 else math.nan)
+        wind_down = run.seconds - run.last_result if run.last_result is not None else math.nan
+        rows.append((size, run.seconds / size, steady, run.first_result or math.nan, run.peak_tree_mib,
+                     run.peak_process_mib, wind_down))
         shutil.rmtree(root, ignore_errors=True)
     print(f"scaling, default command, {args.assignment}, --workers {args.workers} "
           f"(load average at the end {os.getloadavg()[0]:.1f}):")
-    print("  submissions   s/submission   s/submission after the first   start-up s   peak tree MiB   "
-          "largest process MiB")
-    for size, per, after, first, tree, largest in rows:
-        print(f"  {size:11d}   {per:12.2f}   {after:28.2f}   {first:10.1f}   {tree:13.0f}   {largest:19.0f}")
-    for label, column in (("s/submission", 1), ("s/submission after the first", 2), ("peak tree memory", 4)):
+    print("  submissions   whole command s/submission   s/submission (first to last result)   start-up s   "
+          "wind-down s   peak tree MiB   largest process MiB")
+    for size, per, steady, first, tree, largest, wind_down in rows:
+        print(f"  {size:11d}   {per:26.2f}   {steady:35.2f}   {first:10.1f}   {wind_down:11.1f}   {tree:13.0f}   "
+              f"{largest:19.0f}")
+    for label, column in (("s/submission (first to last result)", 2), ("peak tree memory", 4),
+                          ("largest process", 5)):
         values = [r[column] for r in rows if math.isfinite(r[column])]
         if len(values) > 1:
             print(f"  {label}: largest / smallest = {max(values) / min(values):.2f}")
@@ -260,7 +288,7 @@ def _plot(rows, path: Path, title: str) -> None:
     fig = Figure(figsize=(9, 3.6), layout="constrained")
     time_ax, memory_ax = fig.subplots(1, 2)
     _panel(time_ax, sizes, {"whole command / submissions": [r[1] for r in rows],
-                            "after the first result": [r[2] for r in rows]}, "seconds per submission")
+                            "between the first and last result": [r[2] for r in rows]}, "seconds per submission")
     _panel(memory_ax, sizes, {"process tree (summed)": [r[4] for r in rows],
                               "largest process": [r[5] for r in rows]}, "peak resident memory (MiB)")
     fig.suptitle(f"python -m autograder grade (feedback on): {title}", fontsize=10)
@@ -283,6 +311,8 @@ def main() -> int:
     args.sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
 
     tmp = Path(tempfile.mkdtemp(prefix="grading-benchmark-"))
+    print(f"this machine now: `import tensorflow` takes {tensorflow_import_cpu():.1f} CPU s in a fresh process "
+          f"(the start-up figures below scale with it)", flush=True)
     try:
         same = True
         if "comparison" not in args.skip:

@@ -10,11 +10,11 @@ import json
 import nbformat
 import pytest
 from feedback_pages import failing_notebook as _notebook
-from feedback_pages import render
+from feedback_pages import passing_notebook, render
 
 from autograder.grading.worker.feedback import hidden_text, student_traceback, visible_source
 from autograder.grading.worker.feedback.hidden import PLACEHOLDER, hidden_lines
-from autograder.grading.worker.feedback.summary import exercises, failure_message
+from autograder.grading.worker.feedback.summary import exercises, failure_message, summary_html
 from autograder.grading.worker.feedback.tracebacks import graded_test_sources
 from autograder.nbgrader_course import cell_of
 
@@ -80,6 +80,18 @@ def test_summary_has_one_row_per_exercise_with_points_and_the_first_failure():
                                      "the untrained model's loss 0.9386, not 0.8121")
     # The tracker's list of failures: the line that names the variable, not "2 variable checks failed:".
     assert rows[1].first_failure[1].startswith("TrackerAssertionError: `stacked/hidden/kernel`: expected frozen")
+
+
+def test_a_cell_withheld_for_review_is_shown_withheld_not_passed():
+    """Points the grader withheld for review (worker/review.py) are out of the score the page shows (the scratch
+    gradebook holds them as the course's does), and the exercise says it waits for the instructor."""
+    nb = passing_notebook()
+    first_test = exercises(nb)[0].tests[0]
+    rows = exercises(nb, frozenset({first_test}))
+    assert rows[0].withheld == [first_test] and not rows[0].passed and rows[1].passed
+    page = summary_html(nb, {"nbgrader": {"score": 3, "max_score": 6}}, withheld=frozenset({first_test}))
+    assert "Score: 3 / 6" in page and page.count("withheld for review") == 1 and page.count("&#10003; passed") == 1
+    assert f'<a href="#{first_test}">' in page
 
 
 def test_failure_message_of_stderr_and_of_a_cell_without_output():

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import html
 import json
 import os
 import re
@@ -525,3 +526,9 @@ def test_tensorflow_tracker_patched(tf_run):
     assert (step["points"], step["needs_manual_grade"]) == (0, True)
     assert report["withheld"]["lesson01_variables/test_sgd_step_in_place"] > 0   # nbgrader alone: passed
     assert report["score"] == 0
+    # The student's feedback page shows the gradebook's score, not nbgrader's, and says why each exercise waits.
+    page = html.unescape((tf_run.root / "feedback" / "tracker_patched" / "lesson01_variables"
+                          / "lesson01_variables.html").read_text())
+    summary = page[page.index('<div class="course-summary"'):page.index("</table>")]
+    assert "Score: 0 / 6" in summary and "passed" not in summary, summary
+    assert summary.count("withheld for review") == 3, summary

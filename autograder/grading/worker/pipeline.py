@@ -212,13 +212,35 @@ def _feedback(result: SubmissionResult, job: SubmissionJob, config, coursedir, l
         from .figures import TrackerFigures
         from .repair.messages import student_notes
 
+        withheld = _withhold_in_scratch(result, config.CourseDirectory.db_url, job)
         feedback = GenerateFeedback(coursedir=coursedir, log=logger, config=feedback_config(
-            config, TrackerFigures, release_tests=job.release_tests, repair_notes=student_notes(result.repairs)))
+            config, TrackerFigures, release_tests=job.release_tests, repair_notes=student_notes(result.repairs),
+            withheld=withheld))
         feedback.force = True
         feedback.start()
         result.feedback_files = _read(scratch / "feedback" / job.student / job.assignment)
     except Exception as err:  # feedback is a courtesy; the grades stand
         result.warnings.append(f"student {job.student}: feedback not generated ({type(err).__name__}: {err})")
+
+
+def _withhold_in_scratch(result: SubmissionResult, db_url: str, job: SubmissionJob) -> dict[str, list[str]]:
+    """Withhold in the scratch gradebook the points the review withheld (as the parent records them in the
+    course's), so that the student's feedback page shows the score the gradebook holds; notebook -> cells."""
+    from nbgrader.api import Gradebook
+
+    withheld: dict[str, list[str]] = {}
+    for key in result.withheld:
+        notebook, _, cell = key.partition("/")
+        withheld.setdefault(notebook, []).append(cell)
+    if not withheld:
+        return withheld
+    with Gradebook(db_url, job.course_id) as gb:
+        for notebook, cells in withheld.items():
+            for cell in cells:
+                grade = gb.find_grade(cell, notebook, job.assignment, job.student)
+                grade.auto_score, grade.needs_manual_grade = 0.0, True
+        gb.db.commit()
+    return withheld
 
 
 def _read_gradebook(result: SubmissionResult, db_url: str, job: SubmissionJob) -> None:

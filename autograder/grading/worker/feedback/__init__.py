@@ -19,9 +19,11 @@ from .tracebacks import StudentTracebacks, student_traceback
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
-def feedback_config(config, *extra_preprocessors, release_tests: bool = False, repair_notes: dict | None = None):
+def feedback_config(config, *extra_preprocessors, release_tests: bool = False, repair_notes: dict | None = None,
+                    withheld: dict | None = None):
     """A copy of the grading ``config`` for ``GenerateFeedback``, with our preprocessors (``repair_notes``:
-    notebook name -> lines for the summary about a damaged notebook, see :mod:`..repair`)."""
+    notebook name -> lines for the summary about a damaged notebook, see :mod:`..repair`; ``withheld``: notebook
+    name -> the graded cells whose points are withheld for review)."""
     feedback = config.copy()
     feedback.GenerateFeedback.exporter_class = FeedbackExporter
     feedback.GenerateFeedback.preprocessors = [
@@ -31,6 +33,7 @@ def feedback_config(config, *extra_preprocessors, release_tests: bool = False, r
     feedback.HideHiddenTests.release_tests = release_tests
     feedback.StudentTracebacks.release_tests = release_tests
     feedback.FeedbackSummary.repair_notes = dict(repair_notes or {})
+    feedback.FeedbackSummary.withheld = dict(withheld or {})
     # nbgrader's own template, extended (GenerateFeedback keeps a template configured here).
     import nbgrader
 

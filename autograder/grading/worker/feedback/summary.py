@@ -2,7 +2,8 @@
 
 An exercise is a solution cell and the graded test cells after it (up to the next solution cell); its
 title is the last markdown heading before the solution cell. Each row gives the points earned, and
-either "passed" or the first failing test's message, linked to that test cell.
+either "passed", "withheld for review" (points the grader withheld until an instructor looks: the score
+shown is the gradebook's, without them), or the first failing test's message, linked to that test cell.
 """
 from __future__ import annotations
 
@@ -27,10 +28,11 @@ class Exercise:
     max_points: float = 0.0
     first_failure: tuple[str, str] | None = None     # (grade_id, message)
     tests: list[str] = field(default_factory=list)
+    withheld: list[str] = field(default_factory=list)   # its test cells whose points wait for an instructor
 
     @property
     def passed(self) -> bool:
-        return self.first_failure is None and self.points >= self.max_points
+        return self.first_failure is None and not self.withheld and self.points >= self.max_points
 
 
 def failure_message(cell) -> str | None:
@@ -52,7 +54,8 @@ def _heading(source: str) -> str | None:
     return headings[-1] if headings else None
 
 
-def exercises(nb) -> list[Exercise]:
+def exercises(nb, withheld: frozenset[str] = frozenset()) -> list[Exercise]:
+    """The notebook's exercises with their scores (``withheld``: graded cells whose points wait for review)."""
     found: list[Exercise] = []
     title = None
     for cell in nb.cells:
@@ -69,20 +72,26 @@ def exercises(nb) -> list[Exercise]:
             exercise.points += score
             exercise.max_points += points
             exercise.tests.append(md["grade_id"])
-            if exercise.first_failure is None and score < points:
+            if md["grade_id"] in withheld:
+                exercise.withheld.append(md["grade_id"])
+            elif exercise.first_failure is None and score < points:
                 exercise.first_failure = (md["grade_id"], failure_message(cell) or "did not earn its points")
     return [e for e in found if e.tests]
 
 
-def summary_html(nb, resources, notes: list[str] = ()) -> str:
+def summary_html(nb, resources, notes: list[str] = (), withheld: frozenset[str] = frozenset()) -> str:
     esc = html.escape
     grading = resources.get("nbgrader", {})
     score, max_score = float(grading.get("score", 0)), float(grading.get("max_score", 0))
     rows = []
-    for exercise in exercises(nb):
+    for exercise in exercises(nb, withheld):
         if exercise.passed:
             verdict = '<span class="verdict passed">&#10003; passed</span>'
             anchor = exercise.tests[0]
+        elif exercise.withheld:
+            anchor = exercise.withheld[0]
+            verdict = ('<span class="verdict withheld">&#9998; withheld for review</span> <span class="message">'
+                       'your instructor will grade this by hand; its points are not in the score yet</span>')
         else:
             anchor, message = exercise.first_failure or (exercise.tests[0], "")
             verdict = f'<span class="verdict failed">&#10007; not yet</span> <span class="message">{esc(message)}</span>'
@@ -105,9 +114,12 @@ class FeedbackSummary(Preprocessor):
     enabled = Bool(True).tag(config=True)
     # notebook name -> what the grader repaired or could not place in it (worker.repair), said to the student
     repair_notes = Dict().tag(config=True)
+    # notebook name -> graded cells whose points are withheld for review (worker.review), shown as such
+    withheld = Dict().tag(config=True)
 
     def preprocess(self, nb, resources):
-        notes = self.repair_notes.get(resources.get("unique_key", ""), [])
-        resources["course_summary"] = summary_html(nb, resources, notes)
+        name = resources.get("unique_key", "")
+        notes = self.repair_notes.get(name, [])
+        resources["course_summary"] = summary_html(nb, resources, notes, frozenset(self.withheld.get(name, ())))
         resources.setdefault("inlining", {}).setdefault("css", []).append(STYLES.read_text())
         return nb, resources
