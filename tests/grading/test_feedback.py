@@ -30,6 +30,9 @@ assert f(0) == 1
     ### END HIDDEN TESTS'''
 
 
+PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")  # 1 x 1
+
+
 def _errors(nb, grade_id):
     cell = cell_of(nb, grade_id)
     return [o for o in cell.outputs if o.output_type == "error"]
@@ -133,14 +136,25 @@ def test_release_tests_shows_them_whole():
 
 def test_the_reused_exporter_renders_the_same_page_as_a_fresh_one(page):
     """FeedbackExporter keeps one Jinja environment (compiled templates) per process: the second page comes from
-    the same environment, and both equal nbconvert's HTMLExporter's page byte for byte, whatever rendered between."""
+    the same environment, byte for byte, whatever rendered between; and it is nbconvert's HTMLExporter's page."""
+    from bs4 import BeautifulSoup
+
     from autograder.grading.worker.feedback import FeedbackExporter
+    from autograder.grading.worker.feedback.exporter import NO_ALT
 
     first = render(_notebook(), exporter_class=FeedbackExporter)
     released = render(_notebook(), release_tests=True, exporter_class=FeedbackExporter)
     second = render(_notebook(), exporter_class=FeedbackExporter)
-    assert first == second == page and released != page
+    # The same document as nbconvert's page, which is nbconvert's rendering written out again by BeautifulSoup
+    # (FeedbackExporter skips that pass: worker/feedback/exporter.py).
+    assert first == second and str(BeautifulSoup(first, features="html.parser")) == page and released != first
     assert len(FeedbackExporter._environments) == 1
+    # An image output (a tracker figure) gets nbconvert's alt text, without nbconvert's pass.
+    with_image = _notebook()
+    code = next(c for c in with_image.cells if c.cell_type == "code")
+    code.outputs.append(nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<figure>"}))
+    ours, nbconverts = render(with_image, exporter_class=FeedbackExporter), render(with_image)
+    assert f'alt="{NO_ALT}"' in ours and str(BeautifulSoup(ours, features="html.parser")) == nbconverts
 
 
 def test_a_tracker_figure_is_drawn_once_per_distinct_report():
