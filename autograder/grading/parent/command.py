@@ -64,8 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds to wait while another program (formgrader) holds gradebook.db locked, "
                              "before the run stops; rerun to finish (default 60)")
     parser.add_argument("--no-feedback", action="store_true",
-                        help="skip the feedback HTML (grades, reports and grades.csv only; about 3 s of CPU less "
-                             "per TensorFlow notebook); `--force` without it regrades with feedback")
+                        help="skip the feedback HTML (grades, reports and grades.csv only; about half a second of CPU less "
+                             "per notebook); `--force` without it regrades with feedback")
     parser.add_argument("--release-tests", action="store_true",
                         help="show the hidden tests in the feedback (default: hidden; students see each test's "
                              "docstring, points, verdict and messages). For example after the deadline, with --force")
