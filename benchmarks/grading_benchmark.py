@@ -119,11 +119,12 @@ def _tree_rss(pid: int) -> tuple[int, int]:
 
 
 def timed(cmd: list[str], cwd: Path, root: Path, first: str | None = None) -> Run:
-    """Run ``cmd`` to its end; ``first``: a glob under ``root`` whose first match is the first result."""
+    """Run ``cmd`` to its end; ``first``: a glob under ``root`` matching the result files (each written once, when
+    the parent records a result: the first and last results' times are those files' times)."""
     cpu, start, wall_start = children_cpu(), time.perf_counter(), time.time()
     proc = subprocess.Popen(cmd, cwd=cwd, env=nbgrader_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-    first_seconds, peak_tree, peak_process = None, 0, 0
+    peak_tree, peak_process = 0, 0
     import threading
 
     output: dict[str, str] = {}
@@ -132,8 +133,6 @@ def timed(cmd: list[str], cwd: Path, root: Path, first: str | None = None) -> Ru
     for reader in readers:
         reader.start()
     while proc.poll() is None:
-        if first and first_seconds is None and next(root.glob(first), None) is not None:
-            first_seconds = time.perf_counter() - start
         tree, largest = _tree_rss(proc.pid)
         peak_tree, peak_process = max(peak_tree, tree), max(peak_process, largest)
         time.sleep(0.2)
@@ -142,9 +141,8 @@ def timed(cmd: list[str], cwd: Path, root: Path, first: str | None = None) -> Ru
         reader.join()
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{output.get('out', '')[-3000:]}\n{output.get('err', '')[-3000:]}")
-    # The last report's time from its file (written once, when the parent records the result).
     written = [p.stat().st_mtime - wall_start for p in root.glob(first)] if first else []
-    return Run(root, seconds, children_cpu() - cpu, first_seconds, max(written, default=None),
+    return Run(root, seconds, children_cpu() - cpu, min(written, default=None), max(written, default=None),
                peak_tree / 2**20, peak_process / 2**20)
 
 
