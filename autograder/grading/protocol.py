@@ -24,6 +24,7 @@ CHANNEL_FD_ENV = "AUTOGRADER_CHANNEL_FD"    # the channel: the pipe the guard wr
 PROFILE_ENV = "AUTOGRADER_SANDBOX"          # the sandbox profile (JSON), taken out of the environment at once
 MODE_ENV = "AUTOGRADER_SANDBOX_MODE"        # "namespaces", "none" or unset (= best available): the grader's own
 STDERR_ENV = "AUTOGRADER_WARM_STDERR"       # where the warm template and its kernels write their stderr (debugging)
+TEMPLATE_SERVER_ENV = "AUTOGRADER_TEMPLATE_SERVER"  # the local template server's socket (command -> worker)
 MAX_MESSAGE = 1 << 22                       # largest message between a worker and its warm template
 # Linux namespaces, as util-linux's unshare makes them (the worker's probe; a cold kernel's first stage).
 UNSHARE = ["unshare", "--user", "--map-root-user", "--mount", "--net", "--pid", "--fork", "--kill-child",

@@ -1209,6 +1209,31 @@ ISOLATION: list[Attack] = [
            # the link is never followed (course.read_tree): left out with a warning, the rest graded as usual
            p1(), outputs={"attack": r"BLOCKED|CLEAN"},
            warnings=r"^student s08_symlink_to_the_source: notes\.txt .*symbolic link.*not followed"),
+    Attack("s09_asks_the_template_server", "isolation",
+           "looks for the command's template server (a Unix socket in a private folder of the machine's /tmp) and "
+           "asks it for a template of its own: a process outside the sandbox that would fork kernels for it",
+           notebook(P1, cells=[("start", """
+               import glob, json, socket
+               found = glob.glob('/tmp/agts-*/socket')
+               if not found:
+                   print('NO SERVER IN SIGHT')
+               for path in found:
+                   ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+                   try:
+                       conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+                       conn.settimeout(30)
+                       conn.connect(path)
+                       socket.send_fds(conn, [json.dumps({'imports': [], 'env': {}, 'protected_packages': []}).encode()],
+                                       [theirs.fileno()])
+                       print('ANSWER', json.loads(conn.recv(65536)).get('error', 'SERVED'))
+                   except Exception as err:
+                       print('BLOCKED', type(err).__name__)""")]),
+           # with namespaces its /tmp is its own: nothing to find (importing `socket` is reported all the same)
+           p1(), review=r"imports `socket`", outputs={"attack": r"NO SERVER IN SIGHT"}, runs=("main", "bare"),
+           # without namespaces the socket is in view: connecting is reported, and the server refuses a kernel
+           bare={"outputs": {"attack": r"^(?!.*SERVED)(?=.*(BLOCKED|ANSWER the template server refuses: neither "
+                                       r"the command nor one of its workers))"},
+                 "review": r"socket\.connect"}),
     Attack("s07_home_directory", "isolation",
            "reads what it can of the grader's home directory (all but the Python installation that lives there)",
            notebook(P1, cells=[("start", """

@@ -446,6 +446,12 @@ def test_tensorflow_lesson_on_a_bare_grading_directory(tmp_path):
     correct = json.loads((root / "reports" / "correct" / f"{assignment}.json").read_text())
     assert all(c["passed"] is True and c["error"] is None for nb in correct["notebooks"] for c in nb["cells"])
 
+    # Each worker's template was forked by the command's one template server (TensorFlow imported once).
+    templates = [json.loads((root / "reports" / s / f"{assignment}.json").read_text())["stats"]["template"]
+                 for s in rows]
+    assert {(t["origin"], t["server_refusal"]) for t in templates} == {("server", "")}, templates
+    assert len({t["parent_pid"] for t in templates}) == 1
+
 
 def test_the_grading_side_reads_the_tracker_display_without_tensorflow():
     """collect and figures use the tracker's own display module (MIME type, plot); the tracker package imports

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -310,3 +311,207 @@ def test_ready_client_is_ready_when_the_kernel_answers_and_says_when_it_died(tem
         client.stop_channels()
     finally:
         kernel.close()
+
+
+# -- the template server: one import for every worker of the machine --------------------------------------
+
+def _ppid(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+
+
+def _gone(pid: int, seconds: float = 10) -> bool:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z":
+                return True   # exited, not yet reaped by its parent
+        except OSError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+SERVED = ["numpy", "wave"]   # what the test server imports: wave, unlike numpy, is not loaded by every template
+
+
+@pytest.fixture
+def server():
+    from autograder.grading.parent.template_server import TemplateServer
+    from autograder.grading.worker.template_spec import warm_template
+
+    os.environ[SECRET] = "must not reach a kernel"
+    try:
+        started = TemplateServer(warm_template(SERVED, BASE_ENV, ["numpy"]))
+    finally:
+        os.environ.pop(SECRET)
+    yield started
+    started.close()
+    assert started.process.poll() is not None and not Path(started.path).parent.exists()
+
+
+def test_a_template_server_forks_each_worker_a_template_of_its_own(server):
+    """Two workers' templates: both forked from the one server (which imported numpy once), each serving its
+    own worker; a kernel of one is the sandboxed kernel a worker's own template forks."""
+    first = warm.Template(SERVED, BASE_ENV, ["numpy"], server=server.path)
+    second = warm.Template(SERVED, BASE_ENV, ["numpy"], server=server.path)
+    try:
+        assert first.info["origin"] == second.info["origin"] == "server"
+        assert first.server_refusal == ""
+        assert first.info["pid"] != second.info["pid"]
+        assert _ppid(first.info["pid"]) == _ppid(second.info["pid"]) == server.process.pid
+        assert first.info["failed"] == {} and "IPython" in first.loaded   # the report a template of its own gives
+        kernel = Kernel(second, "none", imports=SERVED)
+        try:
+            facts = json.loads(kernel.run("import json, os, sys\n"
+                                          "print(json.dumps({'numpy': 'numpy' in sys.modules, 'env': sorted(os.environ)}))"))
+            assert kernel.hello()["snapshot"]["from"] == "template"
+        finally:
+            kernel.close()
+        assert facts["numpy"] and SECRET not in facts["env"]
+        assert second.status()["forks"] == 1 and first.status()["forks"] == 0
+    finally:
+        first.close()
+        second.close()
+    assert _gone(first.info["pid"]) and _gone(second.info["pid"])
+    assert server.process.poll() is None, "a worker's template leaving does not stop the server"
+
+
+@pytest.mark.parametrize("ask", [dict(imports=["numpy"]), dict(env=dict(BASE_ENV, LANG="C.UTF-8")),
+                                 dict(protected=["numpy", "autograder"])])
+def test_a_worker_that_needs_another_template_starts_its_own(server, ask):
+    """A notebook that does not import what the server imported (wave), or whose kernels get another
+    environment or guard, gets a template of its worker's own."""
+    imports, env, protected = ask.get("imports", SERVED), ask.get("env", BASE_ENV), ask.get("protected", ["numpy"])
+    template = warm.Template(imports, env, protected, server=server.path)
+    try:
+        assert template.info["origin"] == "own" and _ppid(template.info["pid"]) == os.getpid()
+        assert "the template server refuses: another template" in template.server_refusal
+        assert ("does not import wave" in template.server_refusal) == ("imports" in ask)
+    finally:
+        template.close()
+
+
+def test_a_notebook_importing_more_gets_a_forked_template_that_imports_the_rest(server, tmp_path):
+    """Lesson 7 imports its own helper module besides what lesson 1 imports: its template is still forked
+    from the server, imports the helper, and its kernels take its guard snapshot over (modules every template
+    loads, like `warnings`, make no difference); an extra import that fails is reported as a template's own."""
+    more = warm.Template([*SERVED, "warnings", "colorsys"], BASE_ENV, ["numpy"], server=server.path)
+    broken = warm.Template([*SERVED, "no_such_module_here"], BASE_ENV, ["numpy"], server=server.path)
+    try:
+        assert more.info["origin"] == broken.info["origin"] == "server"
+        assert more.info["failed"] == {} and "ModuleNotFoundError" in broken.info["failed"]["no_such_module_here"]
+        kernel = Kernel(more, "none", imports=(*SERVED, "warnings", "colorsys"))
+        try:
+            assert kernel.run("import sys\nprint('colorsys' in sys.modules)") == "True\n"
+            assert kernel.hello()["snapshot"]["from"] == "template"
+        finally:
+            kernel.close()
+    finally:
+        more.close()
+        broken.close()
+    plain = warm.Template(SERVED, BASE_ENV, ["numpy"], server=server.path)   # the server imported no more
+    try:
+        kernel = Kernel(plain, "none", imports=SERVED)
+        try:
+            assert kernel.run("import sys\nprint('colorsys' in sys.modules, 'wave' in sys.modules)") == "False True\n"
+        finally:
+            kernel.close()
+    finally:
+        plain.close()
+
+
+def test_without_its_server_a_worker_starts_its_own_template(server):
+    server.close()
+    template = warm.Template(SERVED, BASE_ENV, ["numpy"], server=server.path)
+    try:
+        assert template.info["origin"] == "own"
+        assert "the template server did not answer" in template.server_refusal
+    finally:
+        template.close()
+
+
+def test_a_forked_template_dies_with_its_worker_and_with_the_server(server):
+    """A worker that dies leaves its socket closed: its template exits.  A server that dies (with the
+    command) takes every template it forked with it, and their kernels."""
+    orphaned = warm.Template(SERVED, BASE_ENV, ["numpy"], server=server.path)
+    orphaned._sock.close()   # what the kernel does for a worker killed with SIGKILL
+    assert _gone(orphaned.info["pid"])
+    template = warm.Template(SERVED, BASE_ENV, ["numpy"], server=server.path)
+    kernel = Kernel(template, "none", imports=SERVED)
+    try:
+        server.process.kill()
+        assert _gone(template.info["pid"]) and _gone(kernel.process.pid)
+    finally:
+        kernel.client.stop_channels()
+        os.close(kernel.channel_r)
+        shutil.rmtree(kernel.jail, ignore_errors=True)
+        template.close()
+
+
+def test_a_stranger_gets_no_template(server):
+    """A client that sends no socket, or garbage, is refused, and the server goes on serving."""
+    import socket
+
+    for message, fds in ((b"not json", [0]), (json.dumps({"imports": ["numpy"]}).encode(), [])):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as conn:
+            conn.settimeout(30)
+            conn.connect(server.path)
+            socket.send_fds(conn, [message], fds)
+            reply = json.loads(conn.recv(65536))
+        assert reply["error"].startswith("the template server refuses"), reply
+    template = warm.Template(SERVED, BASE_ENV, ["numpy"], server=server.path)
+    try:
+        assert template.info["origin"] == "server"
+    finally:
+        template.close()
+
+
+def test_the_command_asks_the_server_for_the_template_the_workers_need(tmp_path):
+    """The command computes the template from the course's config and the first source notebook without the
+    grading machinery; it is the one GuardedExecute asks for (so workers are served), and None for cold kernels."""
+    import nbformat
+    from traitlets.config import Config
+
+    from autograder.grading.parent.template_server import assignment_spec
+    from autograder.grading.protocol import PROTECTED_PACKAGES
+    from autograder.grading.worker.guarded_execute import GuardedExecute
+    from autograder.grading.worker.kernel_config import kernel_config
+
+    source = tmp_path / "source" / "ps1"
+    source.mkdir(parents=True)
+    locked = nbformat.v4.new_code_cell("import numpy as np\nimport wave", metadata={"nbgrader": {"locked": True}})
+    answer = nbformat.v4.new_code_cell("import json  # the student's: not trusted, not imported by the template")
+    nbformat.write(nbformat.v4.new_notebook(cells=[locked, answer]), source / "a.ipynb")
+    config_file = tmp_path / "nbgrader_config.py"
+    config_file.write_text("c = get_config()\nc.GuardedExecute.extra_env = {'COURSE_SEED': '7'}\n")
+    spec = assignment_spec(config_file, source, {"memory_mb": 2048})
+    assert spec["imports"] == ["numpy", "wave"] and spec["env"]["COURSE_SEED"] == "7"
+    assert spec["protected_packages"] == sorted(PROTECTED_PACKAGES)
+    config = Config()
+    config.GuardedExecute.extra_env = {"COURSE_SEED": "7"}
+    config.merge(kernel_config(limits={"memory_mb": 2048}))
+    assert GuardedExecute(config=config).template_spec(["wave", "numpy"]) == spec
+    assert assignment_spec(config_file, source, {"kernels": "cold"}) is None
+    config_file.write_text("c = get_config()\nc.GuardedExecute.protected_packages = ['numpy']\n")
+    assert assignment_spec(config_file, source, None)["protected_packages"] == ["numpy"]
+
+
+def test_only_the_command_and_its_workers_get_a_template(server, tmp_path):
+    """The server serves the process that started it and that process's children (the workers), never a
+    process further down, such as a kernel that found the socket: a template it got would fork kernels
+    outside its sandbox."""
+    (tmp_path / "request.json").write_text(json.dumps(server.spec))
+    script = tmp_path / "ask.py"
+    script.write_text(textwrap.dedent(f"""
+        import json, socket
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as conn:
+            conn.connect({server.path!r})
+            socket.send_fds(conn, [open({str(tmp_path / "request.json")!r}, "rb").read()], [theirs.fileno()])
+            print(json.loads(conn.recv(65536)).get("error", "served"))
+        """))
+    child = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    grandchild = subprocess.run(["sh", "-c", f"{sys.executable} {script}; true"], capture_output=True, text=True,
+                                timeout=60)
+    assert child.stdout.strip() == "served", child.stderr
+    assert "neither the command nor one of its workers" in grandchild.stdout, grandchild.stderr

@@ -151,6 +151,7 @@ def grade_lessons(root: Path, lessons: dict[str, list[WrongAnswer]], workers: in
             done.result()
     assert run.returncode == 0, run.stderr[-3000:]
     graded, templates = {}, {}                     # assignment -> pids of the templates that forked its kernels
+    origins = set()                                # (origin, parent pid) of every template
     for assignment, (notebook, names, groups, right_groups) in submitted.items():
         copies = damaged.get(assignment, {})
         assert (f"{assignment}: graded {len(names) + len(copies)}, already graded 0, failed to grade 0"
@@ -161,6 +162,7 @@ def grade_lessons(root: Path, lessons: dict[str, list[WrongAnswer]], workers: in
             assert not report["needs_review"], (assignment, name, report["review"])
             assert {g["kernel"] for g in report["guard"].values()} == {"warm"}, report["guard"]
             templates.setdefault(assignment, set()).add(report["stats"]["template"]["pid"])
+            origins.add((report["stats"]["template"]["origin"], report["stats"]["template"]["parent_pid"]))
             graded_nb = first / "autograded" / name / assignment / notebook
             errors[name] = _errors(nbformat.read(str(graded_nb), as_version=4))
         max_points = _max_points(course.source_notebook(first, assignment, notebook))
@@ -172,6 +174,9 @@ def grade_lessons(root: Path, lessons: dict[str, list[WrongAnswer]], workers: in
     # lesson that imports a helper module of its own gets its own template: one per worker for each lesson.
     assert all(len(pids) <= workers for pids in templates.values()), (
         {a: len(pids) for a, pids in templates.items()}, f"templates for {workers} workers")
+    # Every template, for every lesson (those with a helper module of their own too), was forked by the
+    # command's one template server: TensorFlow was imported once for the whole run.
+    assert len(origins) == 1 and next(iter(origins))[0] == "server", origins
     # grades.csv, exported once at the end of the run: nbgrader's export, a row for every student of the course
     # and every assignment (0 where the student submitted nothing), each lesson's scores in its rows.
     with open(first / "grades.csv", newline="") as fh:

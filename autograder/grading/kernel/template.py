@@ -1,7 +1,10 @@
 """The warm template (kernel side): imports the heavy modules once, then forks one grading kernel per request.
 
 Started by the worker (:class:`autograder.grading.worker.warm.Template`) as ``python -P -m
-autograder.grading.kernel.template FD``; see that module for the whole design.  A forked child takes its own
+autograder.grading.kernel.template FD``; see that module for the whole design.  In local grading the
+command starts one *template server* at its start (:mod:`autograder.grading.parent.template_server`): it
+imports the same modules once for the whole machine, and each worker's template is forked from it
+(:func:`serve_workers`) instead of importing them again.  A forked child takes its own
 session, environment and file descriptors, enters the sandbox (:func:`.sandbox.enter`) and becomes the
 kernel (:func:`.guard.main`), exactly as a cold kernel does.  The template runs no student code and holds no
 secret; it refuses to fork once TensorFlow's runtime has started (:func:`fork_hazard`).
@@ -13,6 +16,7 @@ import json
 import os
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -46,7 +50,7 @@ def fork_hazard() -> str:
 
 def _status(forks: int, threads_at_start: int) -> dict:
     fields = proc_status()
-    return {"pid": os.getpid(), "forks": forks, "rss_kb": fields.get("VmRSS"), "peak_rss_kb": fields.get("VmHWM"),
+    return {"pid": os.getpid(), "parent_pid": os.getppid(), "forks": forks, "rss_kb": fields.get("VmRSS"), "peak_rss_kb": fields.get("VmHWM"),
             "vm_kb": fields.get("VmSize"), "threads": fields.get("Threads"), "threads_at_start": threads_at_start,
             "hazard": fork_hazard()}
 
@@ -126,12 +130,11 @@ def _fork_kernel(request: dict, fds: list[int], sock: socket.socket) -> tuple[di
     return {"pid": pid}, [pidfd]
 
 
-def serve(fd: int, imports: list[str], protected_packages: list[str]) -> None:
-    """The template: import, take the guard's snapshot, report, then fork one kernel per request until the
-    worker goes away."""
+def load(imports: list[str], protected_packages: list[str]) -> tuple[dict[str, str], frozenset[str]]:
+    """Import the kernel machinery, then the notebook's ``imports``; take the guard's snapshot.  Returns the
+    imports that failed (name -> error) and the modules loaded before the notebook's imports."""
     import importlib
 
-    sock = socket.socket(fileno=fd)
     failed = {}
     loaded = frozenset()
     for name in (*BASE_IMPORTS, None, *imports):
@@ -149,8 +152,14 @@ def serve(fd: int, imports: list[str], protected_packages: list[str]) -> None:
 
     gc.collect()
     gc.freeze()   # the imported objects stay where they are: forked kernels share their pages longer
-    # Reap each kernel as it exits (its CPU time then counts in the worker's RUSAGE_CHILDREN, as a cold one's does).
+    # Reap each child as it exits (a kernel's CPU time then counts in the worker's RUSAGE_CHILDREN, as a cold
+    # one's does; a template server's templates, in the command's).
     signal.signal(signal.SIGCHLD, _reap)
+    return failed, loaded
+
+
+def serve(sock: socket.socket, failed: dict[str, str], loaded: frozenset[str]) -> None:
+    """The template, once loaded: report, then fork one kernel per request until the worker goes away."""
     threads_at_start = proc_status(keys=("Threads",))["Threads"]
     forks = 0
     hello = {"ready": True, "failed": failed, "loaded": sorted(loaded), **_status(forks, threads_at_start)}
@@ -186,13 +195,146 @@ def serve(fd: int, imports: list[str], protected_packages: list[str]) -> None:
             os.close(f)
 
 
+# -- the template server: one import for every worker of the machine --------------------------------------
+
+def _fork_template(worker_fd: int, listener: socket.socket, conn: socket.socket, request: dict,
+                   failed: dict[str, str], loaded: frozenset[str]) -> tuple[dict, list[int]]:
+    """Fork a template that serves the worker at the other end of ``worker_fd`` (a socket pair's end the
+    worker sent): what the worker would have started itself, without importing again what the server has.
+    It imports what the worker's notebook needs beyond that (:func:`_import_more`)."""
+    server = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            die_with_parent(server)   # gone with the server (which dies with the command); and with its worker,
+            listener.close()          # when the worker's end of the socket closes
+            conn.close()
+            more = _import_more(request["imports"], request["protected_packages"], loaded)
+            serve(socket.socket(fileno=worker_fd), {**failed, **more}, loaded)
+            code = 0
+        except BaseException:  # noqa: BLE001 - the worker sees the socket close and starts its own template
+            try:
+                os.write(2, traceback.format_exc().encode())
+            except OSError:
+                pass
+        finally:
+            os._exit(code)
+    os.close(worker_fd)
+    try:
+        return {"pid": pid}, [os.pidfd_open(pid)]
+    except OSError as err:
+        return {"error": f"the forked template exited at once ({err})"}, []
+
+
+def _import_more(imports: list[str], protected_packages: list[str], loaded: frozenset[str]) -> dict[str, str]:
+    """In a template forked by the server: import those of ``imports`` not loaded yet (a lesson's own helper
+    module), and take the guard's snapshot again if any was; the imports that failed (name -> error)."""
+    import importlib
+
+    more = [name for name in imports if name not in sys.modules]
+    failed = {}
+    for name in more:
+        try:
+            importlib.import_module(name)
+        except BaseException as err:  # noqa: BLE001 - the notebook will show the same failure
+            failed[name] = f"{type(err).__name__}: {err}"[:300]
+    if more:
+        from . import guard
+
+        guard.prepare(imports, protected_packages, loaded)
+        import gc
+
+        gc.collect()
+        gc.freeze()
+    return failed
+
+
+def serve_workers(listener: socket.socket, spec: dict, failed: dict[str, str], loaded: frozenset[str],
+                  command_pid: int) -> None:
+    """The template server: for each worker that connects and asks for a template (its imports, kernels'
+    environment and protected packages) that this one's ``spec`` can become, fork one and hand the worker its
+    process handle; a worker that asks for another is told why (it starts its own template).  Only the command that started
+    the server (``command_pid``) and its children (its workers) are served: never a kernel, whose parent is a
+    template, even if it finds the socket."""
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except InterruptedError:
+            continue
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(30)   # a client that connects and sends nothing holds up no one for long
+            try:
+                data, fds, _, _ = socket.recv_fds(conn, MAX_MESSAGE, 1)
+            except OSError:
+                continue
+            reply, reply_fds = _answer(conn, data, fds, spec, listener, failed, loaded, command_pid)
+            try:
+                socket.send_fds(conn, [json.dumps(reply).encode()], reply_fds)
+            except OSError:
+                pass
+            for fd in reply_fds:
+                os.close(fd)
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rpartition(")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _answer(conn: socket.socket, data: bytes, fds: list[int], spec: dict, listener: socket.socket,
+            failed: dict[str, str], loaded: frozenset[str], command_pid: int) -> tuple[dict, list[int]]:
+    pid, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+    try:
+        request = json.loads(data) if data else {}
+    except ValueError:
+        request = {}
+    refusal = ("not the same user" if uid != os.getuid()
+               else "neither the command nor one of its workers" if command_pid not in (pid, _parent_of(pid))
+               else "no socket sent" if len(fds) != 1
+               else _differs(request, spec, loaded) or fork_hazard())
+    if refusal:
+        for fd in fds:
+            os.close(fd)
+        return {"error": f"the template server refuses: {refusal}"}, []
+    return _fork_template(fds[0], listener, conn, request, failed, loaded)
+
+
+def _differs(request: dict, spec: dict, loaded: frozenset[str]) -> str:
+    """Why the server cannot fork the template the worker asks for ('' when it can): the same environment and
+    protected packages, and every module the server imported for its notebook also imported by the worker's
+    (more is fine: the forked template imports the rest; the modules every template loads do not count)."""
+    imports = request.get("imports")
+    if not (isinstance(imports, list) and all(isinstance(name, str) for name in imports)):
+        return "another template (no list of imports)"
+    for name in ("env", "protected_packages"):
+        if request.get(name) != spec.get(name):
+            return f"another template (its {name} differ)"
+    unused = set(spec["imports"]) - loaded - set(imports)
+    if unused:
+        return f"another template (its notebook does not import {', '.join(sorted(unused))})"
+    return ""
+
+
 def main(argv: list[str]) -> None:
+    """``FD JSON``: serve the worker at the other end of socket FD; with ``"server": true`` in JSON, FD is a
+    listening socket and every worker that connects gets a template forked from this one."""
     what = json.loads(argv[1]) if len(argv) > 1 else {}
     if what.get("parent_pid"):
-        die_with_parent(what["parent_pid"])   # gone with the worker, however it dies (its socket may outlive it)
-    serve(int(argv[0]), what.get("imports", []), what.get("protected_packages", []))
-
-
+        die_with_parent(what["parent_pid"])   # gone with its starter, however it dies (its socket may outlive it)
+    imports, protected = what.get("imports", []), what.get("protected_packages", [])
+    failed, loaded = load(imports, protected)
+    sock = socket.socket(fileno=int(argv[0]))
+    if what.get("server"):
+        spec = {"imports": imports, "env": what.get("env"), "protected_packages": protected}
+        serve_workers(sock, spec, failed, loaded, what["parent_pid"])
+    else:
+        serve(sock, failed, loaded)
 
 
 if __name__ == "__main__":

@@ -143,11 +143,11 @@ def grade_assignments(assignments: list[str], course_dir: Path, *, workers: int 
     if not first.submitted_root.is_dir():
         raise GradingError(f"no submissions: {first.submitted_root} does not exist")
     log_dir = (first.state_dir if len(courses) == 1 else first.root / ".grading") / "logs"
-    with _locked(courses.values()), _early_pool(scheduler, workers, log_dir) as pool:
+    with _locked(courses.values()), _early_pool(scheduler, workers, log_dir, first, limits) as (pool, server):
         summaries = {a: GradingSummary(a) for a in courses}
         job_options = dict(feedback=feedback, release_tests=release_tests, limits=dict(limits or {}))
         todo, digests, shared = _plan(courses, summaries, force, job_options, gradebook_wait)
-        results = _results(_jobs(todo, courses, shared, digests), scheduler, workers, log_dir, pool)
+        results = _results(_jobs(todo, courses, shared, digests), scheduler, workers, log_dir, pool, server)
         _record(results, courses, summaries, digests, len(todo), progress, gradebook_wait)
         seconds = time.perf_counter() - start
         for summary in summaries.values():
@@ -205,28 +205,38 @@ def _jobs(todo: list[tuple[str, str]], courses: dict[str, Course], shared: dict[
 
 
 @contextmanager
-def _early_pool(scheduler: str | None, workers: int | None, log_dir: Path):
-    """The local workers, started now (none for a Dask cluster): they load their modules while the course is
-    prepared, so the command's start-up overlaps theirs."""
+def _early_pool(scheduler: str | None, workers: int | None, log_dir: Path, first: Course, limits: dict | None):
+    """The local workers and the machine's template server (for ``first``'s notebook), started now (none for a
+    Dask cluster): they load their modules while the course is prepared, so the command's start-up overlaps
+    theirs.  Yields (pool, template server's socket path or None)."""
     if scheduler:
-        yield None
+        yield None, None
         return
+    from . import template_server
     from .executors import local_pool
 
-    pool = local_pool(_local_workers(workers), str(log_dir))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    server = template_server.start(first.config_file, first.source_dir, limits, str(log_dir))
+    path = server.path if server else None
     try:
-        yield pool
+        pool = local_pool(_local_workers(workers), str(log_dir), path)
+        try:
+            yield pool, path
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if server:
+            server.close()
 
 
 def _local_workers(workers: int | None) -> int:
     return max(1, workers or os.cpu_count() or 1)
 
 
-def _results(jobs, scheduler: str | None, workers: int | None, log_dir: Path, pool=None):
+def _results(jobs, scheduler: str | None, workers: int | None, log_dir: Path, pool=None,
+             template_server: str | None = None):
     """The workers' results as they arrive: from a Dask cluster, or a local pool of ``workers`` processes
-    (``pool``, already started)."""
+    (``pool``, already started; their templates from ``template_server``)."""
     if scheduler:
         from .executors import run_dask
         try:
@@ -234,7 +244,7 @@ def _results(jobs, scheduler: str | None, workers: int | None, log_dir: Path, po
         except OSError as err:
             raise GradingError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from err
     from .executors import run_local
-    return run_local(jobs, _local_workers(workers), log_dir=str(log_dir), pool=pool)
+    return run_local(jobs, _local_workers(workers), log_dir=str(log_dir), pool=pool, template_server=template_server)
 
 
 def _class_reports(courses: dict[str, Course], recorder: Recorder) -> None:

@@ -27,14 +27,17 @@ def _died(key: JobKey, err: BaseException | str) -> SubmissionResult:
                             reason=f"student {student}: the worker grading it died or failed ({cause})")
 
 
-def _start_worker(log_dir: str | None, parent_pid: int) -> None:
+def _start_worker(log_dir: str | None, parent_pid: int, template_server: str | None = None) -> None:
     """Worker start-up: it dies with the parent, however the parent dies (its warm template and kernels die
-    with it in turn); its stderr (and that of the kernels it starts) goes to a log file, not the terminal."""
+    with it in turn); its stderr (and that of the kernels it starts) goes to a log file, not the terminal; it
+    asks the machine's template server at ``template_server`` (a socket's path) for its template first."""
     import os
 
-    from ..protocol import die_with_parent
+    from ..protocol import TEMPLATE_SERVER_ENV, die_with_parent
 
     die_with_parent(parent_pid)
+    if template_server:
+        os.environ[TEMPLATE_SERVER_ENV] = template_server
     if log_dir:
         os.makedirs(log_dir, exist_ok=True)
         fd = os.open(os.path.join(log_dir, f"worker-{os.getpid()}.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
@@ -97,22 +100,25 @@ def _load_worker() -> None:
     from ..worker import pipeline  # noqa: F401
 
 
-def local_pool(workers: int, log_dir: str | None = None) -> cf.ProcessPoolExecutor:
+def local_pool(workers: int, log_dir: str | None = None, template_server: str | None = None
+               ) -> cf.ProcessPoolExecutor:
     """``workers`` processes (spawned: no state shared with the parent; each dies with this process), started
     now: each loads the worker's modules while the parent is still preparing the course (the command's
-    start-up overlaps theirs)."""
+    start-up overlaps theirs); their templates come from ``template_server`` (see :mod:`.template_server`)."""
     import os
 
     pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=_start_worker, initargs=(log_dir, os.getpid()))
+                                  initializer=_start_worker, initargs=(log_dir, os.getpid(), template_server))
     for _ in range(workers):   # each task finds no idle process, so each starts one
         pool.submit(_load_worker)
     return pool
 
 
 def run_local(jobs: JobSource, workers: int, log_dir: str | None = None, attempts: int = 2,
-              pool: cf.ProcessPoolExecutor | None = None) -> Iterator[tuple[JobKey, SubmissionResult]]:
-    """Grade on this machine with ``workers`` processes: ``pool`` (from :func:`local_pool`), or a new one.
+              pool: cf.ProcessPoolExecutor | None = None, template_server: str | None = None
+              ) -> Iterator[tuple[JobKey, SubmissionResult]]:
+    """Grade on this machine with ``workers`` processes: ``pool`` (from :func:`local_pool`), or a new one
+    (fresh ones, after a worker died, also ask ``template_server`` for their templates).
 
     A worker that dies (the out-of-memory killer, a crash) breaks the pool: the submission it was grading is
     graded again on a fresh pool, up to ``attempts`` times in all, then reported failed with the cause; the
@@ -134,7 +140,7 @@ def run_local(jobs: JobSource, workers: int, log_dir: str | None = None, attempt
     scratch = str(running_dir)
 
     def new_pool():
-        return local_pool(workers, log_dir)
+        return local_pool(workers, log_dir, template_server)
 
     pool = pool or new_pool()
     in_flight: dict[cf.Future, tuple[JobKey, object]] = {}

@@ -43,10 +43,10 @@ from ..protocol import (BRIEF_FD_ENV, CHANNEL_FD_ENV, PROFILE_ENV, PROTECTED_PAC
                         is_trusted_cell, kernel_env, nbgrader_md, proc_status)
 from . import warm
 from .kernel_client import ReadyClient
+from .template_spec import kernel_base_env, warm_template
 from .sandbox_mode import best_mode
 from .static_checks import trusted_bindings
 
-KERNEL_ENV_KEEP = ("LANG", "LC_ALL", "TZ")
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:
@@ -235,7 +235,7 @@ class GuardedExecute(Execute):
         if self.kernels != "warm":
             return None
         try:
-            return warm.template_for(self._imports, self._base_env(), list(self.protected_packages))
+            return warm.template_for(**self.template_spec(self._imports))
         except warm.WarmUnavailable as err:
             self._cold(str(err))
             return None
@@ -265,20 +265,13 @@ class GuardedExecute(Execute):
                                                              CHANNEL_FD_ENV: self._channel_w}, on_cold=self._cold)
         return km
 
+    def template_spec(self, imports: list[str]) -> dict:
+        """The warm template a notebook importing ``imports`` needs (see :mod:`.template_spec`)."""
+        return warm_template(imports, self._base_env(), self.protected_packages)
+
     def _base_env(self) -> dict[str, str]:
         """The environment every kernel gets (the warm template too): nothing of the grader's own."""
-        env = {k: os.environ[k] for k in KERNEL_ENV_KEEP if k in os.environ}
-        env.update({
-            "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
-            "TMPDIR": "/tmp", "PYTHONNOUSERSITE": "1",
-            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-            "PYTHONHASHSEED": "0", **kernel_env(),
-            # A module first imported by the notebook (a lesson's helper) must not try to write its bytecode
-            # next to the course's code: the sandbox refuses it, and the guard would report the attempt.
-            "PYTHONDONTWRITEBYTECODE": "1",
-            **self.extra_env,
-        })
-        return env
+        return kernel_base_env(self.extra_env)
 
     async def async_start_new_kernel(self, **kwargs):
         profile = Profile(mode=self._mode, jail=str(self._jail), hide=list(self.hide),
@@ -446,3 +439,4 @@ def trusted_prefixes() -> list[str]:
 
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(autograder.__file__).resolve().parent)}
     return sorted({r.rstrip("/") + "/" for r in roots} | {"<frozen "})
+

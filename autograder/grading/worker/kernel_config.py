@@ -33,4 +33,3 @@ def kernel_config(report_dir: str = "", hide: list[str] | None = None, limits: d
         if value is not None:
             setattr(c.GuardedExecute, name, value)
     return c
-

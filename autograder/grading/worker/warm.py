@@ -2,8 +2,11 @@
 
 A cold grading kernel is a new Python process that imports IPython, the kernel machinery and the
 notebook's modules (TensorFlow: about 2.5 s of CPU) before the first cell runs, for every notebook
-of every student.  Here each worker process starts one *template* process
-(``python -P -m autograder.grading.kernel.template FD``) that imports them once and then waits.  For each
+of every student.  Here each worker process has one *template* process that has imported them once and
+then waits: in local grading, forked by the command's template server (which imported them once for the
+whole machine: ``parent/template_server.py``); otherwise (a Dask worker, a notebook that needs other imports
+or kernel environment, no server) started by the worker (``python -P -m autograder.grading.kernel.template
+FD``).  For each
 notebook, :class:`ForkProvisioner` (a jupyter_client kernel provisioner: nbclient and nbgrader talk
 to the kernel as usual) asks the template to fork; the forked process enters exactly the sandbox a
 cold kernel gets (:func:`autograder.grading.kernel.sandbox.enter`: limits, namespaces, private filesystem view, capabilities
@@ -48,7 +51,7 @@ import tempfile
 import threading
 import time
 
-from ..protocol import MAX_MESSAGE, STDERR_ENV
+from ..protocol import MAX_MESSAGE, STDERR_ENV, TEMPLATE_SERVER_ENV
 
 START_TIMEOUT = 180.0
 
@@ -108,20 +111,61 @@ class ForkedProcess:
 class Template:
     """The worker's handle on one template process (see the module docstring)."""
 
-    def __init__(self, imports: list[str], env: dict[str, str], protected_packages: list[str] = ()):
+    def __init__(self, imports: list[str], env: dict[str, str], protected_packages: list[str] = (),
+                 server: str | None = None):
         if not (hasattr(os, "fork") and hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")
                 and hasattr(socket, "send_fds")):
             raise WarmUnavailable("this platform cannot fork kernels (os.fork, pidfd or SCM_RIGHTS missing)")
         self.imports, self.protected_packages, self.env = list(imports), list(protected_packages), dict(env)
         self._lock = threading.Lock()
-        self._home = tempfile.mkdtemp(prefix="agw-")
+        self._home = None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        env = {**env, "HOME": self._home, "MPLCONFIGDIR": os.path.join(self._home, "matplotlib"),
-               "IPYTHONDIR": os.path.join(self._home, "ipython")}
         started = time.perf_counter()
+        try:
+            self.server_refusal = ""   # why the template server did not fork this template ('' when it did)
+            self.process = self._from_server(server, theirs) if server else None
+            if self.process is None:
+                self.process = self._start(theirs)
+        finally:
+            theirs.close()
+        self._sock = ours
+        self.info = self._receive(START_TIMEOUT)[0]
+        if not self.info.get("ready"):
+            self.close()
+            raise WarmUnavailable(f"the template process did not start: {self.info.get('error', 'no answer')}")
+        self.start_seconds = time.perf_counter() - started
+        self.loaded = frozenset(self.info.pop("loaded", ()))   # modules loaded before the notebook's imports
+        self.info["origin"] = "server" if isinstance(self.process, ForkedProcess) else "own"
+
+    def _from_server(self, server: str, theirs: socket.socket) -> ForkedProcess | None:
+        """A template forked by the machine's template server at the path ``server``, serving ``theirs``;
+        None (the reason in ``server_refusal``) when the server is gone or serves other imports."""
+        request = {"imports": self.imports, "env": self.env, "protected_packages": self.protected_packages}
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as conn:
+                conn.settimeout(START_TIMEOUT)   # the server answers once it has imported the modules
+                conn.connect(server)
+                socket.send_fds(conn, [json.dumps(request).encode()], [theirs.fileno()])
+                data, fds, _, _ = socket.recv_fds(conn, MAX_MESSAGE, 1)
+        except OSError as err:
+            self.server_refusal = f"the template server did not answer ({err})"
+            return None
+        reply = json.loads(data) if data else {"error": "the template server closed the connection"}
+        if "error" in reply or len(fds) != 1:
+            for fd in fds:
+                os.close(fd)
+            self.server_refusal = reply.get("error", "the template server sent no process handle")
+            return None
+        return ForkedProcess(reply["pid"], fds[0])
+
+    def _start(self, theirs: socket.socket) -> subprocess.Popen:
+        """This worker's own template process, serving ``theirs``."""
+        self._home = tempfile.mkdtemp(prefix="agw-")
+        env = {**self.env, "HOME": self._home, "MPLCONFIGDIR": os.path.join(self._home, "matplotlib"),
+               "IPYTHONDIR": os.path.join(self._home, "ipython")}
         stderr = open(os.environ[STDERR_ENV], "ab") if os.environ.get(STDERR_ENV) else subprocess.DEVNULL
         try:
-            self.process = subprocess.Popen(
+            return subprocess.Popen(
                 [sys.executable, "-P", "-m", "autograder.grading.kernel.template", str(theirs.fileno()),
                  json.dumps({"imports": self.imports, "protected_packages": self.protected_packages,
                              "parent_pid": os.getpid()})],
@@ -130,16 +174,8 @@ class Template:
         except OSError as err:
             raise WarmUnavailable(f"the template process did not start ({err})") from err
         finally:
-            theirs.close()
             if stderr is not subprocess.DEVNULL:
                 stderr.close()
-        self._sock = ours
-        self.info = self._receive(START_TIMEOUT)[0]
-        if not self.info.get("ready"):
-            self.close()
-            raise WarmUnavailable(f"the template process did not start: {self.info.get('error', 'no answer')}")
-        self.start_seconds = time.perf_counter() - started
-        self.loaded = frozenset(self.info.pop("loaded", ()))   # modules loaded before the notebook's imports
 
     def serves(self, imports: list[str], protected_packages: list[str]) -> bool:
         """Whether a notebook with these imports can be forked from this template: the same protected
@@ -196,9 +232,10 @@ class Template:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        import shutil
+        if self._home:
+            import shutil
 
-        shutil.rmtree(self._home, ignore_errors=True)
+            shutil.rmtree(self._home, ignore_errors=True)
 
 
 _templates: dict[str, Template] = {}
@@ -206,10 +243,12 @@ _broken: dict[str, str] = {}
 
 
 def current_status() -> dict | None:
-    """The status of this worker's live template (None when it has none): for reports and benchmarks."""
+    """The status of this worker's live template (None when it has none), and whether it was forked by the
+    machine's template server or started by this worker (``origin``): for reports and benchmarks."""
     for template in _templates.values():
         if template.alive():
-            return template.status()
+            return {**template.status(), "origin": template.info["origin"],
+                    "server_refusal": template.server_refusal}
     return None
 
 
@@ -227,7 +266,8 @@ def template_for(imports: list[str], env: dict[str, str], protected_packages: li
         old.close()
     _templates.clear()
     try:
-        template = Template(sorted(set(imports)), env, sorted(set(protected_packages)))
+        template = Template(sorted(set(imports)), env, sorted(set(protected_packages)),
+                            server=os.environ.get(TEMPLATE_SERVER_ENV))
     except WarmUnavailable as err:
         _broken[key] = str(err)
         raise
