@@ -1,7 +1,7 @@
 """Throughput of `python -m autograder grade` against plain sequential `nbgrader autograde`, and how it scales.
 
     .venv/bin/python benchmarks/grading_benchmark.py [--assignment lesson01_variables] [--count 40] [--workers N]
-                                                     [--sizes 10,50,200] [--skip cold] [--skip scaling] ...
+                                                     [--sizes 10,50,200] [--repeats 3] [--skip cold] [--skip scaling] ...
 
 Builds one nbgrader course from this repository (the assignment generated into its gradebook),
 submits COUNT varied submissions (correct, wrong, empty), and grades copies of it, one after the
@@ -18,13 +18,14 @@ Then the scaling curve: the default command on classes of each of SIZES submissi
 whole command's time per submission, the cost per submission between the first and the last result (what
 grows with the class), the fixed start-up and wind-down (class report, grades.csv), and the peak memory of
 each, saved as a figure in build/benchmarks/grading_scaling.png.  It starts by printing the CPU time of
-`import tensorflow` in a fresh process: the machine's speed at that moment, which the start-up figures follow.
+`import tensorflow` in a fresh process: the machine's speed at that moment, which the start-up figures follow
+(the command's start-up holds one such import: the template server's).
 
 For every run of the command it prints the fixed start-up cost (command start to the first result
 recorded: imports, the course's gradebook, the workers, their warm templates, the first notebook) and
-the peak memory of the whole process tree (the command, its workers, templates and kernels: resident
-memory summed over the processes, sampled every 0.2 s, so pages shared after a fork count once per
-process), and of its largest process.
+the peak memory of the whole process tree (the command, its workers, the template server, the
+templates and kernels: each process's proportional set size, summed, sampled every 0.2 s: a page shared
+by forked processes counts once), and the resident size of its largest process.
 Also the per-notebook overhead (the
 notebook's time in the executor minus the time its cells ran: kernel start, connection, shutdown; and
 the same in CPU seconds, which a busy machine does not inflate: the worker's outside the cells, the
@@ -97,25 +98,28 @@ class Run:
     cpu: float                       # the command's and every process it waited for (see the module docstring)
     first_result: float | None       # seconds from the start to the first report recorded (None: not watched)
     last_result: float | None        # seconds from the start to the last report recorded
-    peak_tree_mib: float             # resident memory of the process tree, summed, at its peak
+    peak_tree_mib: float             # memory of the process tree (proportional set sizes summed) at its peak
     peak_process_mib: float          # the largest single process
 
 
-def _tree_rss(pid: int) -> tuple[int, int]:
-    """(sum, max) resident bytes of ``pid`` and its descendants."""
+def _tree_memory(pid: int) -> tuple[int, int]:
+    """The memory of ``pid`` and its descendants in bytes: (their proportional set sizes summed, the largest
+    resident size).  Forked processes (kernels from their template, templates from the template server) share
+    pages: summing their resident sizes would count each shared page once per process, the PSS counts it once."""
     import psutil
 
     try:
         family = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
     except psutil.NoSuchProcess:
         return 0, 0
-    sizes = []
+    shares, sizes = [], []
     for proc in family:
         try:
+            shares.append(proc.memory_full_info().pss)
             sizes.append(proc.memory_info().rss)
-        except psutil.NoSuchProcess:
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
-    return sum(sizes), max(sizes, default=0)
+    return sum(shares), max(sizes, default=0)
 
 
 def timed(cmd: list[str], cwd: Path, root: Path, first: str | None = None) -> Run:
@@ -133,7 +137,7 @@ def timed(cmd: list[str], cwd: Path, root: Path, first: str | None = None) -> Ru
     for reader in readers:
         reader.start()
     while proc.poll() is None:
-        tree, largest = _tree_rss(proc.pid)
+        tree, largest = _tree_memory(proc.pid)
         peak_tree, peak_process = max(peak_tree, tree), max(peak_process, largest)
         time.sleep(0.2)
     seconds = time.perf_counter() - start
@@ -239,24 +243,33 @@ def scaling(args, tmp: Path) -> None:
 
     A whole command is a fixed start-up (to the first result), a cost per submission, and a fixed wind-down
     (after the last result: the class report, grades.csv, the workers stopped).  The cost per submission is
-    measured between the first and the last result: (last - first) / (submissions - 1)."""
-    rows = []
+    measured between the first and the last result: (last - first) / (submissions - 1).  With ``--repeats R``
+    the sizes are run R times over, in turn (so a slow spell of the machine falls on every size), and each
+    column is the median of a size's runs."""
+    runs: dict[int, list[tuple]] = {size: [] for size in args.sizes}
     for size in args.sizes:
-        root = tmp / f"class{size}"
-        build(root, args.assignment, size)
-        run = timed([*_command(args), str(root)], ROOT, root, f"reports/*/{args.assignment}.json")
-        steady = ((run.last_result - run.first_result) / (size - 1)
-                  if run.first_result is not None and run.last_result is not None and size > 1 else math.nan)
-        wind_down = run.seconds - run.last_result if run.last_result is not None else math.nan
-        rows.append((size, run.seconds / size, steady, run.first_result or math.nan, run.peak_tree_mib,
-                     run.peak_process_mib, wind_down))
-        shutil.rmtree(root, ignore_errors=True)
+        build(tmp / f"base{size}", args.assignment, size)
+    for repeat in range(args.repeats):
+        for size in args.sizes:
+            root = tmp / f"class{size}"
+            shutil.copytree(tmp / f"base{size}", root)
+            run = timed([*_command(args), str(root)], ROOT, root, f"reports/*/{args.assignment}.json")
+            steady = ((run.last_result - run.first_result) / (size - 1)
+                      if run.first_result is not None and run.last_result is not None and size > 1 else math.nan)
+            wind_down = run.seconds - run.last_result if run.last_result is not None else math.nan
+            runs[size].append((size, run.seconds / size, steady, run.first_result or math.nan, run.peak_tree_mib,
+                               run.peak_process_mib, wind_down))
+            shutil.rmtree(root, ignore_errors=True)
+            print(f"  run {repeat + 1} of {args.repeats}, {size} submissions: {steady:.2f} s/submission between the "
+                  f"first and last result, start-up {run.first_result or math.nan:.1f} s", flush=True)
+    rows = [tuple(statistics.median(r[i] for r in runs[size]) for i in range(7)) for size in args.sizes]
     print(f"scaling, default command, {args.assignment}, --workers {args.workers} "
-          f"(load average at the end {os.getloadavg()[0]:.1f}):")
+          f"(load average at the end {os.getloadavg()[0]:.1f}"
+          + (f"; medians of {args.repeats} runs per size" if args.repeats > 1 else "") + "):")
     print("  submissions   whole command s/submission   s/submission (first to last result)   start-up s   "
           "wind-down s   peak tree MiB   largest process MiB")
     for size, per, steady, first, tree, largest, wind_down in rows:
-        print(f"  {size:11d}   {per:26.2f}   {steady:35.2f}   {first:10.1f}   {wind_down:11.1f}   {tree:13.0f}   "
+        print(f"  {size:11.0f}   {per:26.2f}   {steady:35.2f}   {first:10.1f}   {wind_down:11.1f}   {tree:13.0f}   "
               f"{largest:19.0f}")
     for label, column in (("s/submission (first to last result)", 2), ("peak tree memory", 4),
                           ("largest process", 5)):
@@ -265,7 +278,8 @@ def scaling(args, tmp: Path) -> None:
             print(f"  {label}: largest / smallest = {max(values) / min(values):.2f}")
     figure = ROOT / "build" / "benchmarks" / "grading_scaling.png"
     figure.parent.mkdir(parents=True, exist_ok=True)
-    _plot(rows, figure, f"{args.assignment}, --workers {args.workers}, {os.cpu_count()} cores")
+    _plot(rows, figure, f"{args.assignment}, --workers {args.workers}, {os.cpu_count()} cores"
+          + (f", medians of {args.repeats} runs" if args.repeats > 1 else ""))
     print(f"  figure: {figure}")
 
 
@@ -282,13 +296,13 @@ def _panel(ax, sizes, series, ylabel: str) -> None:
 def _plot(rows, path: Path, title: str) -> None:
     from matplotlib.figure import Figure
 
-    sizes = [r[0] for r in rows]
+    sizes = [int(r[0]) for r in rows]
     fig = Figure(figsize=(9, 3.6), layout="constrained")
     time_ax, memory_ax = fig.subplots(1, 2)
     _panel(time_ax, sizes, {"whole command / submissions": [r[1] for r in rows],
                             "between the first and last result": [r[2] for r in rows]}, "seconds per submission")
-    _panel(memory_ax, sizes, {"process tree (summed)": [r[4] for r in rows],
-                              "largest process": [r[5] for r in rows]}, "peak resident memory (MiB)")
+    _panel(memory_ax, sizes, {"process tree (PSS summed)": [r[4] for r in rows],
+                              "largest process (RSS)": [r[5] for r in rows]}, "peak memory (MiB)")
     fig.suptitle(f"python -m autograder grade (feedback on): {title}", fontsize=10)
     fig.savefig(path, dpi=100)
 
@@ -300,6 +314,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--sizes", default="10,50,200",
                         help="class sizes of the scaling curve, comma-separated (default 10,50,200)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="runs of each class size in the scaling curve, in turn; the medians are printed")
     parser.add_argument("--keep", action="store_true", help="keep the scratch courses (path printed)")
     parser.add_argument("--skip", action="append", default=[],
                         choices=["plain", "cold", "no-feedback", "feedback", "comparison", "scaling"],
