@@ -50,9 +50,9 @@ def fork_hazard() -> str:
 
 def _status(forks: int, threads_at_start: int) -> dict:
     fields = proc_status()
-    return {"pid": os.getpid(), "parent_pid": os.getppid(), "forks": forks, "rss_kb": fields.get("VmRSS"), "peak_rss_kb": fields.get("VmHWM"),
-            "vm_kb": fields.get("VmSize"), "threads": fields.get("Threads"), "threads_at_start": threads_at_start,
-            "hazard": fork_hazard()}
+    return {"pid": os.getpid(), "parent_pid": os.getppid(), "forks": forks, "rss_kb": fields.get("VmRSS"),
+            "peak_rss_kb": fields.get("VmHWM"), "vm_kb": fields.get("VmSize"), "threads": fields.get("Threads"),
+            "threads_at_start": threads_at_start, "hazard": fork_hazard()}
 
 
 def _reap(signum, frame) -> None:
@@ -130,28 +130,39 @@ def _fork_kernel(request: dict, fds: list[int], sock: socket.socket) -> tuple[di
     return {"pid": pid}, [pidfd]
 
 
-def load(imports: list[str], protected_packages: list[str]) -> tuple[dict[str, str], frozenset[str]]:
-    """Import the kernel machinery, then the notebook's ``imports``; take the guard's snapshot.  Returns the
-    imports that failed (name -> error) and the modules loaded before the notebook's imports."""
+def _import_all(names) -> dict[str, str]:
+    """Import each of ``names``; the ones that failed (name -> error: the notebook will show the same failure)."""
     import importlib
 
     failed = {}
-    loaded = frozenset()
-    for name in (*BASE_IMPORTS, None, *imports):
-        if name is None:   # what a notebook's imports find already loaded: importing it again runs nothing
-            loaded = frozenset(sys.modules)
-            continue
+    for name in names:
         try:
             importlib.import_module(name)
-        except BaseException as err:  # noqa: BLE001 - the notebook will show the same failure
+        except BaseException as err:  # noqa: BLE001
             failed[name] = f"{type(err).__name__}: {err}"[:300]
+    return failed
+
+
+def _snapshot(imports: list[str], protected_packages: list[str], loaded: frozenset[str]) -> None:
+    """Take the guard's snapshot for a notebook importing ``imports``, and freeze what is loaded so that forked
+    kernels share its pages longer."""
     from . import guard
 
     guard.prepare(imports, protected_packages, loaded)
     import gc
 
     gc.collect()
-    gc.freeze()   # the imported objects stay where they are: forked kernels share their pages longer
+    gc.freeze()
+
+
+def load(imports: list[str], protected_packages: list[str]) -> tuple[dict[str, str], frozenset[str]]:
+    """Import the kernel machinery, then the notebook's ``imports``; take the guard's snapshot.  Returns the
+    imports that failed (name -> error) and the modules loaded before the notebook's imports (what a
+    notebook's imports find already loaded: importing it again runs nothing)."""
+    failed = _import_all(BASE_IMPORTS)
+    loaded = frozenset(sys.modules)
+    failed.update(_import_all(imports))
+    _snapshot(imports, protected_packages, loaded)
     # Reap each child as it exits (a kernel's CPU time then counts in the worker's RUSAGE_CHILDREN, as a cold
     # one's does; a template server's templates, in the command's).
     signal.signal(signal.SIGCHLD, _reap)
@@ -230,23 +241,10 @@ def _fork_template(worker_fd: int, listener: socket.socket, conn: socket.socket,
 def _import_more(imports: list[str], protected_packages: list[str], loaded: frozenset[str]) -> dict[str, str]:
     """In a template forked by the server: import those of ``imports`` not loaded yet (a lesson's own helper
     module), and take the guard's snapshot again if any was; the imports that failed (name -> error)."""
-    import importlib
-
     more = [name for name in imports if name not in sys.modules]
-    failed = {}
-    for name in more:
-        try:
-            importlib.import_module(name)
-        except BaseException as err:  # noqa: BLE001 - the notebook will show the same failure
-            failed[name] = f"{type(err).__name__}: {err}"[:300]
+    failed = _import_all(more)
     if more:
-        from . import guard
-
-        guard.prepare(imports, protected_packages, loaded)
-        import gc
-
-        gc.collect()
-        gc.freeze()
+        _snapshot(imports, protected_packages, loaded)
     return failed
 
 
@@ -254,9 +252,9 @@ def serve_workers(listener: socket.socket, spec: dict, failed: dict[str, str], l
                   command_pid: int) -> None:
     """The template server: for each worker that connects and asks for a template (its imports, kernels'
     environment and protected packages) that this one's ``spec`` can become, fork one and hand the worker its
-    process handle; a worker that asks for another is told why (it starts its own template).  Only the command that started
-    the server (``command_pid``) and its children (its workers) are served: never a kernel, whose parent is a
-    template, even if it finds the socket."""
+    process handle; a worker that asks for another is told why (it starts its own template).  Only the command
+    that started the server (``command_pid``) and its children (its workers) are served: never a kernel, whose
+    parent is a template, even if it finds the socket."""
     while True:
         try:
             conn, _ = listener.accept()

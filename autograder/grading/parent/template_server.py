@@ -12,13 +12,13 @@ The server is started as a worker's template is: the kernels' scrubbed environme
 ``/``, its own session, no secret; it dies with the command (``PR_SET_PDEATHSIG``), its templates die with
 it, and each template also exits when its worker's socket closes.  It listens on a Unix socket in a private
 folder (mode 0700) under this machine's temporary directory, which sandboxed kernels do not see (their
-``/tmp`` is their own), and answers only processes of the same user.  A worker whose notebook needs another
-template (other imports, another environment), or that finds the server gone, starts its own template as
-before: the server only saves time, it decides nothing.
+``/tmp`` is their own), and serves only the command and its children (its workers): a kernel that found
+the socket is refused.  A notebook that imports more than the server has gets a template that imports the
+rest.  A worker whose notebook imports less, or needs another kernel environment or guard, or that finds the
+server gone, starts its own template as before: the server only saves time, it decides nothing.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -28,6 +28,7 @@ import tempfile
 from pathlib import Path
 
 from ..protocol import STDERR_ENV
+from ..worker.template_spec import can_fork_templates, start_template
 from .errors import GradingError
 
 
@@ -38,9 +39,6 @@ class TemplateServer:
         self._dir = tempfile.mkdtemp(prefix="agts-")   # mode 0700
         self.path = os.path.join(self._dir, "socket")
         self.spec = spec
-        home = os.path.join(self._dir, "home")
-        env = {**spec["env"], "HOME": home, "MPLCONFIGDIR": os.path.join(home, "matplotlib"),
-               "IPYTHONDIR": os.path.join(home, "ipython")}
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         stderr = subprocess.DEVNULL
         try:
@@ -48,11 +46,8 @@ class TemplateServer:
             listener.listen(64)
             if os.environ.get(STDERR_ENV) or log_dir:
                 stderr = open(os.environ.get(STDERR_ENV) or os.path.join(log_dir, "template-server.log"), "ab")
-            self.process = subprocess.Popen(
-                [sys.executable, "-P", "-m", "autograder.grading.kernel.template", str(listener.fileno()),
-                 json.dumps({"server": True, **spec, "parent_pid": os.getpid()})],
-                env=env, cwd="/", pass_fds=(listener.fileno(),), stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+            self.process = start_template(listener.fileno(), {"server": True, **spec, "parent_pid": os.getpid()},
+                                          spec["env"], os.path.join(self._dir, "home"), stderr)
         except BaseException:
             shutil.rmtree(self._dir, ignore_errors=True)
             raise
@@ -93,7 +88,7 @@ def assignment_spec(config_file: Path, source_dir: Path, limits: dict | None) ->
 def start(config_file: Path, source_dir: Path, limits: dict | None, log_dir: str | None) -> TemplateServer | None:
     """A template server for the assignment whose sources are in ``source_dir``; None where warm kernels are
     not used or the server cannot start (the workers then start their own templates, as on a Dask cluster)."""
-    if not (hasattr(os, "fork") and hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")):
+    if not can_fork_templates():
         return None
     try:
         spec = assignment_spec(config_file, source_dir, limits)

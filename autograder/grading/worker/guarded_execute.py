@@ -40,13 +40,12 @@ from nbgrader.preprocessors import Execute
 from traitlets import Dict, Enum, Integer, List, Unicode
 
 from ..protocol import (BRIEF_FD_ENV, CHANNEL_FD_ENV, PROFILE_ENV, PROTECTED_PACKAGES, Profile, is_test_cell,
-                        is_trusted_cell, kernel_env, nbgrader_md, proc_status)
+                        is_trusted_cell, nbgrader_md, proc_status)
 from . import warm
 from .kernel_client import ReadyClient
-from .template_spec import kernel_base_env, warm_template
 from .sandbox_mode import best_mode
 from .static_checks import trusted_bindings
-
+from .template_spec import kernel_base_env, warm_template
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:
@@ -439,4 +438,3 @@ def trusted_prefixes() -> list[str]:
 
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(autograder.__file__).resolve().parent)}
     return sorted({r.rstrip("/") + "/" for r in roots} | {"<frozen "})
-

@@ -1,14 +1,20 @@
-"""What identifies a warm template: the modules it imports, its kernels' environment, the guard's protected packages.
+"""What identifies a warm template (the modules it imports, its kernels' environment, the guard's protected
+packages), and how a template process is started.
 
 The worker's executor (:class:`.guarded_execute.GuardedExecute`) asks its template cache (:func:`.warm.template_for`)
 for a template by these three; the command (``parent/template_server.py``) computes them for the first
 notebook, from the course's config alone, to start the machine's template server before any worker has a
-submission.  Both go through this module, so a worker's request and the server's match.  It imports only
+submission.  Both go through this module, so a worker's request and the server's match, and both start
+their template process with :func:`start_template`.  It imports only
 traitlets, the standard library and :mod:`..protocol` (the command calls it first thing).
 """
 from __future__ import annotations
 
+import json
 import os
+import signal
+import socket
+import subprocess
 import sys
 
 from traitlets.config import Config
@@ -53,3 +59,19 @@ def template_spec(config: Config, nb) -> dict | None:
     imports, _ = trusted_bindings([cell.source for cell in nb.cells if is_trusted_cell(cell)])
     return warm_template(imports, kernel_base_env(dict(section.get("extra_env", {}))),
                          list(section.get("protected_packages", PROTECTED_PACKAGES)))
+
+
+def can_fork_templates() -> bool:
+    """Whether this platform has what forked templates and kernels need (fork, pidfds, SCM_RIGHTS)."""
+    return (hasattr(os, "fork") and hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")
+            and hasattr(socket, "send_fds"))
+
+
+def start_template(fd: int, what: dict, env: dict[str, str], home: str, stderr) -> subprocess.Popen:
+    """A template process (``python -P -m autograder.grading.kernel.template FD WHAT``) serving the socket ``fd``:
+    the kernels' ``env`` with its own ``home``, in ``/``, in its own session, its stderr to ``stderr``."""
+    env = {**env, "HOME": home, "MPLCONFIGDIR": os.path.join(home, "matplotlib"),
+           "IPYTHONDIR": os.path.join(home, "ipython")}
+    argv = [sys.executable, "-P", "-m", "autograder.grading.kernel.template", str(fd), json.dumps(what)]
+    return subprocess.Popen(argv, env=env, cwd="/", pass_fds=(fd,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=stderr, start_new_session=True)

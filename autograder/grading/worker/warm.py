@@ -46,12 +46,12 @@ import select
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 
 from ..protocol import MAX_MESSAGE, STDERR_ENV, TEMPLATE_SERVER_ENV
+from .template_spec import can_fork_templates, start_template
 
 START_TIMEOUT = 180.0
 
@@ -113,8 +113,7 @@ class Template:
 
     def __init__(self, imports: list[str], env: dict[str, str], protected_packages: list[str] = (),
                  server: str | None = None):
-        if not (hasattr(os, "fork") and hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")
-                and hasattr(socket, "send_fds")):
+        if not can_fork_templates():
             raise WarmUnavailable("this platform cannot fork kernels (os.fork, pidfd or SCM_RIGHTS missing)")
         self.imports, self.protected_packages, self.env = list(imports), list(protected_packages), dict(env)
         self._lock = threading.Lock()
@@ -161,16 +160,10 @@ class Template:
     def _start(self, theirs: socket.socket) -> subprocess.Popen:
         """This worker's own template process, serving ``theirs``."""
         self._home = tempfile.mkdtemp(prefix="agw-")
-        env = {**self.env, "HOME": self._home, "MPLCONFIGDIR": os.path.join(self._home, "matplotlib"),
-               "IPYTHONDIR": os.path.join(self._home, "ipython")}
         stderr = open(os.environ[STDERR_ENV], "ab") if os.environ.get(STDERR_ENV) else subprocess.DEVNULL
         try:
-            return subprocess.Popen(
-                [sys.executable, "-P", "-m", "autograder.grading.kernel.template", str(theirs.fileno()),
-                 json.dumps({"imports": self.imports, "protected_packages": self.protected_packages,
-                             "parent_pid": os.getpid()})],
-                env=env, cwd="/", pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+            what = {"imports": self.imports, "protected_packages": self.protected_packages, "parent_pid": os.getpid()}
+            return start_template(theirs.fileno(), what, self.env, self._home, stderr)
         except OSError as err:
             raise WarmUnavailable(f"the template process did not start ({err})") from err
         finally:
