@@ -262,14 +262,14 @@ def scaling(args, tmp: Path) -> None:
             shutil.rmtree(root, ignore_errors=True)
             print(f"  run {repeat + 1} of {args.repeats}, {size} submissions: {steady:.2f} s/submission between the "
                   f"first and last result, start-up {run.first_result or math.nan:.1f} s", flush=True)
-    rows = [tuple(statistics.median(r[i] for r in runs[size]) for i in range(7)) for size in args.sizes]
+    rows = [(size, *(statistics.median(r[i] for r in runs[size]) for i in range(1, 7))) for size in args.sizes]
     print(f"scaling, default command, {args.assignment}, --workers {args.workers} "
           f"(load average at the end {os.getloadavg()[0]:.1f}"
           + (f"; medians of {args.repeats} runs per size" if args.repeats > 1 else "") + "):")
     print("  submissions   whole command s/submission   s/submission (first to last result)   start-up s   "
           "wind-down s   peak tree MiB   largest process MiB")
     for size, per, steady, first, tree, largest, wind_down in rows:
-        print(f"  {size:11.0f}   {per:26.2f}   {steady:35.2f}   {first:10.1f}   {wind_down:11.1f}   {tree:13.0f}   "
+        print(f"  {size:11d}   {per:26.2f}   {steady:35.2f}   {first:10.1f}   {wind_down:11.1f}   {tree:13.0f}   "
               f"{largest:19.0f}")
     for label, column in (("s/submission (first to last result)", 2), ("peak tree memory", 4),
                           ("largest process", 5)):
@@ -296,7 +296,7 @@ def _panel(ax, sizes, series, ylabel: str) -> None:
 def _plot(rows, path: Path, title: str) -> None:
     from matplotlib.figure import Figure
 
-    sizes = [int(r[0]) for r in rows]
+    sizes = [r[0] for r in rows]
     fig = Figure(figsize=(9, 3.6), layout="constrained")
     time_ax, memory_ax = fig.subplots(1, 2)
     _panel(time_ax, sizes, {"whole command / submissions": [r[1] for r in rows],
