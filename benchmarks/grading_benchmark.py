@@ -174,6 +174,7 @@ def kernel_figures(root: Path, assignment: str) -> dict:
         "overhead_mean": statistics.mean(g["overhead_seconds"] for g in guards),
         "overhead_cpu": statistics.median(g["overhead_cpu_seconds"] for g in guards),
         "cells": statistics.median(g["cells_seconds"] for g in guards),
+        "kernel_cpu": statistics.median(g.get("kernel_cpu_seconds") or 0 for g in guards),
         "kernel_peak_mib": max(g.get("kernel_peak_rss_kb") or 0 for g in guards) / 1024,
         "worker_peak_mib": max((s.get("worker_peak_rss_kb") or 0 for s in stats), default=0) / 1024,
         "templates": growth,
@@ -229,7 +230,8 @@ def compare(args, tmp: Path) -> bool:
         f = kernel_figures(results[name].root, args.assignment)
         print(f"{name}: kernels {f['kernels']}{' (' + '; '.join(f['why']) + ')' if f['why'] else ''}; "
               f"per notebook: overhead {f['overhead']:.2f} s median, {f['overhead_mean']:.2f} s mean (the "
-              f"mean includes each worker's template start), {f['overhead_cpu']:.3f} CPU s median, cells {f['cells']:.2f} s; peak RSS: worker {f['worker_peak_mib']:.0f} MiB, "
+              f"mean includes each worker's template start), {f['overhead_cpu']:.3f} CPU s median, cells {f['cells']:.2f} s, "
+              f"the kernel's own CPU {f['kernel_cpu']:.2f} s median; peak RSS: worker {f['worker_peak_mib']:.0f} MiB, "
               f"kernel {f['kernel_peak_mib']:.0f} MiB")
         for first_forks, first_rss, last_forks, last_rss, peak in f["templates"]:
             print(f"    template: RSS {first_rss / 1024:.0f} MiB after {first_forks} forks, "

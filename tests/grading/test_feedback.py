@@ -157,6 +157,28 @@ def test_the_reused_exporter_renders_the_same_page_as_a_fresh_one(page):
     assert f'alt="{NO_ALT}"' in ours and str(BeautifulSoup(ours, features="html.parser")) == nbconverts
 
 
+def test_the_kept_highlighting_is_nbconverts_for_every_input_it_reads():
+    """CachedHighlight keeps each cell's highlighted HTML per process (a class's pages share most cells); it
+    returns nbconvert's Highlight2HTML result for the source, the language, the cell's magics language, the
+    notebook's lexer and the formatter options, and a second call with the same inputs is a kept result."""
+    from nbconvert.filters.highlight import Highlight2HTML
+
+    from autograder.grading.worker.feedback.exporter import CachedHighlight, _highlighted
+
+    source = "%%bash\necho hi\nx = tf.Variable(1.0)  # a comment"
+    cases = [("ipython3", {}, None, None), ("python", {}, None, None), ("ipython3", {}, "python", None),
+             ("ipython3", {}, None, {"magics_language": "javascript"}), ("ipython3", {"linenos": True}, None, None)]
+    for lexer, options, language, metadata in cases:
+        expected = Highlight2HTML(pygments_lexer=lexer, extra_formatter_options=options)(source, language, metadata)
+        kept = CachedHighlight(pygments_lexer=lexer, extra_formatter_options=options)
+        hits = _highlighted.cache_info().hits
+        assert kept(source, language, metadata) == expected == kept(source, language, metadata)
+        assert _highlighted.cache_info().hits == hits + 1
+    pages = [Highlight2HTML(pygments_lexer=lexer, extra_formatter_options=options)(source, language, metadata)
+             for lexer, options, language, metadata in cases]
+    assert all(page != pages[0] for page in pages[1:])   # each case changes one input of the first: each matters
+
+
 def test_a_tracker_figure_is_drawn_once_per_distinct_report():
     from autograder.grading.worker.collect import tracker_bundles
     from autograder.grading.worker.figures import _drawn_png, figure_png

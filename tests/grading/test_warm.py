@@ -228,16 +228,16 @@ def test_a_template_that_cannot_start_says_why(tmp_path):
 
 # -- the executor falls back to a cold kernel, and says so ------------------------------------------
 
-def run_notebook(tmp_path, kernels: str = "warm") -> tuple[dict, dict]:
+def run_notebook(tmp_path, kernels: str = "warm", last: str = "print(x, len(sys.argv) > 0)") -> tuple[dict, dict]:
     """GuardedExecute (as nbgrader's autograde runs it) on a two-cell notebook; (findings, its outputs)."""
     import nbformat
 
     from autograder.grading.worker.guarded_execute import GuardedExecute
 
     work = tmp_path / "work"
-    work.mkdir(exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import sys\nx = 20 + 22"),
-                                         nbformat.v4.new_code_cell("print(x, len(sys.argv) > 0)")])
+                                         nbformat.v4.new_code_cell(last)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     executor = GuardedExecute(report_dir=str(tmp_path / "findings"), sandbox_mode="none", kernels=kernels,
                               timeout=60)
@@ -252,6 +252,14 @@ def test_executor_forks_warm_kernels(tmp_path):
     assert outputs[0]["text"] == "42 True\n"
     assert findings["overhead_seconds"] < findings["seconds"]
     assert findings["overhead_cpu_seconds"] > 0   # the kernel's start-up CPU, the template's fork, the worker's share
+
+
+def test_the_report_gives_the_kernels_own_cpu_seconds(tmp_path):
+    busy = "import time\nstart = time.process_time()\nwhile time.process_time() - start < 0.4:\n    pass"
+    idle, _ = run_notebook(tmp_path / "idle", last="import time\ntime.sleep(0.4)")
+    spent, _ = run_notebook(tmp_path / "busy", last=busy)
+    assert spent["kernel_cpu_seconds"] >= 0.4 > idle["kernel_cpu_seconds"] > 0
+    assert spent["kernel_cpu_seconds"] - idle["kernel_cpu_seconds"] > 0.3
 
 
 def test_executor_falls_back_to_a_cold_kernel_when_the_template_cannot_start(tmp_path, monkeypatch):

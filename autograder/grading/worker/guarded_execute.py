@@ -154,6 +154,9 @@ class GuardedExecute(Execute):
         # CPU seconds of the start-up: this thread outside the cells, the kernel's processes before the first
         # cell, the warm template while it forked (see _write_findings)
         self._cell_cpu, self._startup_cpu = 0.0, None
+        # the kernel's own CPU seconds (start-up and cells), read once, after the last code cell
+        self._kernel_cpu, self._last_code = None, max(
+            (i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and cell.source.strip()), default=-1)
         self._mode, self._mode_why = ("none", "") if self.sandbox_mode == "none" else best_mode()
         work = self._make_jail(resources)
         self._key = secrets.token_bytes(32)
@@ -326,6 +329,8 @@ class GuardedExecute(Execute):
             self._cell_seconds += time.perf_counter() - started
             self._cell_cpu += time.thread_time() - cpu
             self._kernel_peak_kb = max(self._kernel_peak_kb, self._kernel_peak())
+            if index == self._last_code and not self._dead_reason:
+                self._kernel_cpu = _cpu_seconds(self._kernel_pids())
 
     def _kernel_process(self):
         """The kernel's process as its provisioner holds it (a Popen, or a warm.ForkedProcess), or None."""
@@ -389,7 +394,8 @@ class GuardedExecute(Execute):
                         # cells, the kernel's before its first cell, the template's fork; not the kernel's exit
                         overhead_cpu_seconds=(round(thread_cpu - self._cell_cpu + self._startup_cpu, 3)
                                               if self._startup_cpu is not None else None),
-                        kernel_peak_rss_kb=self._kernel_peak_kb)
+                        kernel_peak_rss_kb=self._kernel_peak_kb,
+                        kernel_cpu_seconds=None if self._kernel_cpu is None else round(self._kernel_cpu, 3))
         if self.report_dir:
             name = Path(self.resources.get("unique_key", "notebook")).name
             out = Path(self.report_dir) / f"{name}.json"

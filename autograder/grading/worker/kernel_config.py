@@ -25,6 +25,9 @@ def kernel_config(report_dir: str = "", hide: list[str] | None = None, limits: d
     c = Config()
     c.Autograde.autograde_preprocessors = [GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                            SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    # nbconvert validates the whole notebook after each preprocessor (a dozen times per submission); once, after
+    # the last, is enough (nbgrader writes the notebook with nbformat, which validates it again).
+    c.Exporter.optimistic_validation = True
     c.GuardedExecute.report_dir = report_dir
     c.GuardedExecute.hide = list(hide or [])
     for name, value in (limits or {}).items():

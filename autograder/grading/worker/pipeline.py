@@ -383,7 +383,7 @@ def _review(result: SubmissionResult, static: dict[str, list], guard_dir: Path) 
         if findings is not None:
             result.guard[notebook] = {k: findings.get(k) for k in (
                 "sandbox", "sandbox_why", "kernel", "kernel_why", "dead", "seconds", "cells_seconds",
-                "overhead_seconds", "overhead_cpu_seconds", "kernel_peak_rss_kb", "snapshot")}
+                "overhead_seconds", "overhead_cpu_seconds", "kernel_peak_rss_kb", "snapshot", "kernel_cpu_seconds")}
             if findings.get("kernel_why"):
                 result.warnings.append(f"student {result.student}: {notebook}.ipynb was graded in a cold kernel: "
                                        f"{findings['kernel_why']}")

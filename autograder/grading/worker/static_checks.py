@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Special methods that let a returned object pass a test it should fail (`==` always true, ...): one set, in the
 # protocol, which the kernel's guard reads too (at start) to check them at run time.
@@ -53,7 +54,9 @@ class Finding:
     reason: str
 
 
+@lru_cache(maxsize=4096)   # a class's notebooks share most cells: each is read once per worker process
 def transform(source: str) -> str:
+    """The cell as Python (IPython's magics and ``!`` lines rewritten), as IPython would run it."""
     from IPython.core.inputtransformer2 import TransformerManager
 
     try:

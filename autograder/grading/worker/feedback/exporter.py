@@ -7,6 +7,10 @@ process (the compiled templates live in it) and binds the filters of the exporte
 to it, so a page is rendered exactly as by a fresh ``HTMLExporter``.  A worker converts one notebook at a
 time (:mod:`..pipeline`), so the environment is never shared by two pages at once.
 
+Most cells of a class's pages are the same (everything but the answers): each code cell's highlighted HTML
+(pygments, a third of a page's CPU) is kept per process too (:class:`CachedHighlight`), keyed by everything
+nbconvert's highlighting reads.
+
 It also skips ``HTMLExporter``'s last pass, which parses the whole page with BeautifulSoup and writes it out
 again (half a second of CPU per feedback page on a 2-core machine, a third of the page's cost) for two edits:
 an ``alt`` text on images that have none, and ``tabindex`` on JupyterLab-template cells.  Feedback pages use
@@ -17,6 +21,7 @@ it with nbconvert's, both read by BeautifulSoup); a page of a JupyterLab templat
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import ClassVar
 
 from nbconvert.exporters import HTMLExporter, TemplateExporter
@@ -25,6 +30,24 @@ from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
 NO_ALT = "No description has been provided for this image"   # nbconvert's own placeholder
 _IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\salt=)([^>]*?)(\s*/?)>", re.IGNORECASE)
+
+
+@lru_cache(maxsize=4096)
+def _highlighted(source: str, language: str | None, magics_language: str | None, lexer: str,
+                 options: tuple) -> str:
+    metadata = {"magics_language": magics_language} if magics_language is not None else None
+    return Highlight2HTML(pygments_lexer=lexer, extra_formatter_options=dict(options))(source, language, metadata)
+
+
+class CachedHighlight(Highlight2HTML):
+    """nbconvert's ``highlight_code`` filter, its results kept per process (a pure function of its inputs)."""
+
+    def __call__(self, source, language=None, metadata=None):
+        options = self.extra_formatter_options
+        if not all(isinstance(v, (str, int, float, bool, type(None))) for v in options.values()):
+            return super().__call__(source, language, metadata)   # options that cannot be a key: not kept
+        return _highlighted(source, language, (metadata or {}).get("magics_language"), self.pygments_lexer,
+                            tuple(sorted(options.items())))
 
 
 class FeedbackExporter(HTMLExporter):
@@ -54,7 +77,7 @@ class FeedbackExporter(HTMLExporter):
         langinfo = nb.metadata.get("language_info", {})
         lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
         self.register_filter("highlight_code",
-                             self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+                             self.filters.get("highlight_code", CachedHighlight(pygments_lexer=lexer, parent=self)))
         resources = self._init_resources(resources)
         self.register_filter("filter_data_type", WidgetsDataTypeFilter(
             notebook_metadata=self._nb_metadata, parent=self, resources=resources))
