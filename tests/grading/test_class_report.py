@@ -252,3 +252,51 @@ def test_a_student_id_is_never_a_spreadsheet_formula():
     assert rows[1][-1] == "'=HYPERLINK(\"http://x\") bob"
     assert [export.as_text(v) for v in ("@SUM(A1)", "-1+2", "+x", "alice", "")] == [
         "'@SUM(A1)", "'-1+2", "'+x", "alice", ""]
+
+
+def test_the_class_reports_modules_are_imported_beside_the_last_submissions(monkeypatch):
+    """The command imports the class report's modules (matplotlib, jinja2) in a thread once fewer submissions
+    are left than workers (a core is idle then), not after the last one; and prepare() does import them."""
+    from types import SimpleNamespace
+
+    from autograder.grading.parent import command
+
+    calls, left_when = [], []
+    results = [(("a1", f"s{i}"), SimpleNamespace(warnings=[])) for i in range(5)]
+
+    def recorded(result, digest, course):
+        left_when.append(len(calls))
+        return {"status": "graded", "score": 1.0, "max_score": 1.0}
+
+    recorder = SimpleNamespace(record=recorded, export_csv=lambda path: None, gradebook=None)
+
+    class FakeRecorder:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return recorder
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(command, "Recorder", FakeRecorder)
+    monkeypatch.setattr(command, "submission_changed", lambda *args: "")
+    monkeypatch.setattr(command, "build_after_grading", lambda *args: calls.append("built"))
+    monkeypatch.setattr(command, "prepare_class_reports", lambda: calls.append("prepared"))
+    course = SimpleNamespace(root=Path("/nonexistent"))
+    summaries = {"a1": command.GradingSummary("a1")}
+    command._record(iter(results), {"a1": course}, summaries, {("a1", f"s{i}"): "d" for i in range(5)}, 5,
+                    progress=False, tail=2)
+    # 5 submissions, 2 workers: prepared when the 4th result arrived (1 left: a worker idle); built at the end
+    assert calls == ["prepared", "built"] and left_when == [0, 0, 0, 1, 1]
+    calls.clear()
+    command._record(iter(results[:1]), {"a1": course}, summaries, {("a1", "s0"): "d"}, 1, progress=False, tail=2)
+    assert calls == ["prepared", "built"]
+
+    imported = subprocess.run(
+        [sys.executable, "-c", "import sys\nfrom autograder.grading.parent.class_report import prepare\n"
+         "assert 'matplotlib.figure' not in sys.modules\nprepare().join()\n"
+         "print(all(m in sys.modules for m in ('matplotlib.figure', 'matplotlib.backends.backend_agg', 'jinja2')))"],
+        capture_output=True, text=True, cwd=paths.ROOT, env=nbgrader_env(), timeout=120)
+    assert imported.stdout.strip() == "True", imported.stderr[-2000:]

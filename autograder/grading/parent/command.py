@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ...nbgrader_runner import python_first_on_path
 from .course import Course, GradingError, prepare, read_tree, resolve, submission_changed
-from .class_report import build_after_grading
+from .class_report import build_after_grading, prepare as prepare_class_reports
 from .record import Recorder, read_report
 
 
@@ -148,7 +148,10 @@ def grade_assignments(assignments: list[str], course_dir: Path, *, workers: int 
         job_options = dict(feedback=feedback, release_tests=release_tests, limits=dict(limits or {}))
         todo, digests, shared = _plan(courses, summaries, force, job_options, gradebook_wait)
         results = _results(_jobs(todo, courses, shared, digests), scheduler, workers, log_dir, pool, server)
-        _record(results, courses, summaries, digests, len(todo), progress, gradebook_wait)
+        # Once fewer submissions are left than workers, a core is idle: the class report's imports go there
+        # (a Dask cluster's size is not known here: after the last result).
+        tail = 1 if scheduler else _local_workers(workers)
+        _record(results, courses, summaries, digests, len(todo), progress, gradebook_wait, tail)
         seconds = time.perf_counter() - start
         for summary in summaries.values():
             summary.seconds = seconds
@@ -254,9 +257,12 @@ def _class_reports(courses: dict[str, Course], recorder: Recorder) -> None:
 
 
 def _record(results, courses: dict[str, Course], summaries: dict[str, GradingSummary],
-            digests: dict[tuple[str, str], str], total: int, progress: bool, gradebook_wait: float = 60.0) -> None:
+            digests: dict[tuple[str, str], str], total: int, progress: bool, gradebook_wait: float = 60.0,
+            tail: int = 1) -> None:
     """Record each result as it arrives (the parent is the only writer), with a progress bar; then grades.csv
-    and each summary's maximum score."""
+    and each summary's maximum score.  Once fewer than ``tail`` results are left (the workers, ``tail`` processes,
+    have fewer submissions than processes), the class report's modules are imported beside them
+    (:func:`.class_report.prepare`)."""
     from nbgrader.api import MissingEntry
     from tqdm import tqdm
 
@@ -265,8 +271,14 @@ def _record(results, courses: dict[str, Course], summaries: dict[str, GradingSum
     bar = tqdm(total=total, desc=f"grading {names}", unit="submission", file=sys.stderr,
                disable=not progress or not total, dynamic_ncols=True)
     with Recorder(first, busy_wait=gradebook_wait, say=lambda m: tqdm.write(m, file=sys.stderr)) as recorder:
+        left = total
         try:
+            if left < tail:
+                prepare_class_reports()
             for (assignment, student), result in results:
+                left -= 1
+                if left == tail - 1:
+                    prepare_class_reports()
                 summary = summaries[assignment]
                 changed = submission_changed(courses[assignment], student, digests[assignment, student])
                 if changed:
