@@ -174,7 +174,9 @@ def kernel_figures(root: Path, assignment: str) -> dict:
         "overhead_mean": statistics.mean(g["overhead_seconds"] for g in guards),
         "overhead_cpu": statistics.median(g["overhead_cpu_seconds"] for g in guards),
         "cells": statistics.median(g["cells_seconds"] for g in guards),
-        "kernel_cpu": statistics.median(g.get("kernel_cpu_seconds") or 0 for g in guards),
+        # a kernel that died before its last cell has no figure: left out, not counted as 0
+        "kernel_cpu": statistics.median([g["kernel_cpu_seconds"] for g in guards
+                                         if g.get("kernel_cpu_seconds") is not None] or [math.nan]),
         "kernel_peak_mib": max(g.get("kernel_peak_rss_kb") or 0 for g in guards) / 1024,
         "worker_peak_mib": max((s.get("worker_peak_rss_kb") or 0 for s in stats), default=0) / 1024,
         "templates": growth,
