@@ -35,8 +35,8 @@ INSTALL_INPUTS = ("pyproject.toml", "requirements/constraints.txt")
 STUDENT_CONFIG = ROOT / "jupyter-config" / "nbgrader_config.py"
 
 # The suites `test` runs. Each is one pytest invocation; all must pass. The two nbval runs each
-# drive a single kernel (one core), so they run side by side first; the main suite runs last and
-# alone (its lesson-grading tests already use both cores), so its summary is the final line.
+# drive a single kernel (one core), so they run side by side first; the main suite runs last, in
+# two processes of its own (MAIN_SUITE), so its summary is the final line.
 NBVAL_SUITES = {
     # Every solution notebook is replayed and each cell's output compared with the
     # stored one: a behaviour change in TensorFlow shows up as a failing cell here.
@@ -51,8 +51,10 @@ NBVAL_SUITES = {
         "--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=300", "notebooks",
     ],
 }
-# The slowest tests are listed at the end, so a maintainer sees what the 12-minute budget is spent on.
-MAIN_SUITE = ("unit and integration tests", ["tests", "--durations=25"])
+# The main suite runs in two pytest-xdist processes (CI has two cores): each test file goes whole to one of them, and
+# tests/lessons/ as one unit, longest first (tests/work_units.py). The slowest tests are listed at the end, so a
+# maintainer sees what the 12-minute budget is spent on.
+MAIN_SUITE = ("unit and integration tests", ["tests", "--numprocesses=2", "--durations=25"])
 NO_TESTS_COLLECTED = 5  # pytest's exit status
 
 
