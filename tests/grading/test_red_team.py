@@ -40,11 +40,13 @@ import pytest
 from autograder import nbgrader_course as course
 from autograder import paths
 from autograder.nbgrader_course import cell_of
+from autograder.grading.worker import scratch
 from autograder.nbgrader_runner import nbgrader_env
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import builders  # noqa: E402
+from process_check import descendants, processes  # noqa: E402
 import red_team as rt  # noqa: E402
 
 GRADE = [sys.executable, "-m", "autograder", "grade"]
@@ -443,6 +445,11 @@ def test_warm_kernels_grade_the_catalogue_exactly_as_cold_kernels(main_run, cold
 
 # -- without namespaces, and a run killed midway ---------------------------------------------------
 
+def _scratch_folders_of(pids: set[int]) -> list[Path]:
+    """The /tmp folders (autograder/grading/worker/scratch.py) made by processes ``pids``."""
+    return [p for p in Path("/tmp").iterdir() if (m := scratch.NAME.match(p.name)) and int(m["pid"]) in pids]
+
+
 @pytest.fixture(scope="module")
 def bare_run(base) -> Run:
     """`--sandbox none` on the isolation set (and friends), SIGKILLed at its first recorded result, then rerun."""
@@ -456,13 +463,14 @@ def bare_run(base) -> Run:
     deadline = time.time() + 600
     while time.time() < deadline and proc.poll() is None and not list((root / "reports").glob("*/ps1.json")):
         time.sleep(0.05)
+    left_behind = _scratch_folders_of({proc.pid} | {p.pid for p in descendants(proc.pid, processes(False))})
     os.killpg(proc.pid, signal.SIGKILL)   # the command, its workers and their kernels' process group
     proc.wait()
     recorded = sorted(p.parent.name for p in (root / "reports").glob("*/ps1.json"))
     start = time.perf_counter()
     rerun = grade(root, "--workers", "2", "--sandbox", "none", *LIMITS)
     return Run(root, rerun.returncode, rerun.stdout, rerun.stderr, time.perf_counter() - start, extra={
-        "recorded_before_kill": recorded, "submitted_before": submitted_before,
+        "recorded_before_kill": recorded, "submitted_before": submitted_before, "left_behind": left_behind,
         "submitted_after": digest_tree(root / "submitted")})
 
 
@@ -485,6 +493,11 @@ def test_a_killed_run_loses_nothing_and_a_rerun_completes_the_set(bare_run):
     builders.gradebook_cells(bare_run.root)   # no duplicate grade rows
     for student in bare_run.root.joinpath("autograded").iterdir():   # no half-written folders left
         assert [p.name for p in student.iterdir()] == ["ps1"]
+    # The killed run's /tmp folders (its template server's socket, its workers' scratch courses and kernel jails):
+    # there were some, and the rerun removed them.
+    left_behind = bare_run.extra["left_behind"]
+    assert {p.name.split("-")[0] for p in left_behind} >= {"agts", "grade"}, left_behind
+    assert not [p for p in left_behind if p.exists()]
 
 
 # -- one TensorFlow lesson -----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...nbgrader_runner import python_first_on_path
+from ..worker import scratch
 from .course import Course, GradingError, prepare, read_tree, resolve, submission_changed
 from .class_report import build_after_grading, prepare as prepare_class_reports
 from .record import Recorder, read_report
@@ -138,6 +139,7 @@ def grade_assignments(assignments: list[str], course_dir: Path, *, workers: int 
     Raise GradingError if the harness can't run."""
     start = time.perf_counter()
     python_first_on_path()   # nbgrader runs the `alembic` executable when it creates a gradebook
+    scratch.sweep()          # the /tmp folders of runs killed before they could remove them
     courses = {a: resolve(course_dir, a) for a in dict.fromkeys(assignments)}
     first = next(iter(courses.values()))
     if not first.submitted_root.is_dir():

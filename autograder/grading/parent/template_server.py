@@ -24,10 +24,10 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from ..protocol import STDERR_ENV
+from ..worker import scratch
 from ..worker.template_spec import can_fork_templates, start_template
 from .errors import GradingError
 
@@ -36,7 +36,7 @@ class TemplateServer:
     """A running template server for ``spec`` (imports, env, protected_packages); ``path`` is its socket."""
 
     def __init__(self, spec: dict, log_dir: str | None = None):
-        self._dir = tempfile.mkdtemp(prefix="agts-")   # mode 0700
+        self._dir = scratch.make("agts")   # mode 0700
         self.path = os.path.join(self._dir, "socket")
         self.spec = spec
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)

@@ -41,7 +41,7 @@ from traitlets import Dict, Enum, Integer, List, Unicode
 
 from ..protocol import (BRIEF_FD_ENV, CHANNEL_FD_ENV, PROFILE_ENV, PROTECTED_PACKAGES, Profile, is_test_cell,
                         is_trusted_cell, nbgrader_md, proc_status)
-from . import warm
+from . import scratch, warm
 from .kernel_client import ReadyClient
 from .sandbox_mode import best_mode
 from .static_checks import trusted_bindings
@@ -190,7 +190,7 @@ class GuardedExecute(Execute):
 
     def _make_jail(self, resources: dict) -> Path:
         """The kernel's folder: work/ (its working directory: the submission's other files), ipc/, runtime/."""
-        self._jail = Path(tempfile.mkdtemp(prefix="agj-", dir="/tmp"))
+        self._jail = Path(scratch.make("agj", dir="/tmp"))
         run_path = Path(resources.get("metadata", {}).get("path") or ".")
         work = self._jail / "work"
         shutil.copytree(run_path, work, ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))

@@ -16,13 +16,13 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import threading
 import time
 import traceback
 from pathlib import Path
 
 from ...nbgrader_runner import python_first_on_path
+from . import scratch as scratch_folders
 from .collect import collect_cells
 from .job import CommentRecord, GradeRecord, NotebookRecord, SubmissionJob, SubmissionResult
 
@@ -262,6 +262,7 @@ def _read_gradebook(result: SubmissionResult, db_url: str, job: SubmissionJob) -
 def grade_submission(job: SubmissionJob) -> SubmissionResult:
     """Autograde one student's submission in a private scratch course; never raises."""
     with _ONE_AT_A_TIME:
+        scratch_folders.sweep_once()   # what killed runs left on this machine (the command's sweep is local only)
         return _grade(job)
 
 
@@ -271,7 +272,7 @@ def _grade(job: SubmissionJob) -> SubmissionResult:
 
     result = SubmissionResult(job.assignment, job.student, status="failed")
     logger, log_buffer = _worker_logger()
-    scratch = Path(tempfile.mkdtemp(prefix=f"grade-{job.assignment}-"))
+    scratch = Path(scratch_folders.make(f"grade-{job.assignment}"))
     try:
         problems, result.warnings = _check_notebooks(job)
         if problems:

@@ -46,11 +46,11 @@ import select
 import signal
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 
 from ..protocol import MAX_MESSAGE, STDERR_ENV, TEMPLATE_SERVER_ENV
+from . import scratch
 from .template_spec import can_fork_templates, start_template
 
 START_TIMEOUT = 180.0
@@ -159,7 +159,7 @@ class Template:
 
     def _start(self, theirs: socket.socket) -> subprocess.Popen:
         """This worker's own template process, serving ``theirs``."""
-        self._home = tempfile.mkdtemp(prefix="agw-")
+        self._home = scratch.make("agw")
         stderr = open(os.environ[STDERR_ENV], "ab") if os.environ.get(STDERR_ENV) else subprocess.DEVNULL
         try:
             what = {"imports": self.imports, "protected_packages": self.protected_packages, "parent_pid": os.getpid()}

@@ -1,0 +1,84 @@
+"""Scratch folders in /tmp, named after the process that removes them, and the sweep of those a killed run left.
+
+Each run makes folders in /tmp: the command's template-server socket (``agts-``), each worker's template home
+(``agw-``), scratch course (``grade-<assignment>-``) and kernel jails (``agj-``). The process that made one
+removes it when done; a run that is SIGKILLed (the out-of-memory killer, a lost session) cannot, and each such
+run left about a dozen, up to half a megabyte each. Every such folder carries its maker's process id in its name
+(``agj-4242_k3j9x0qa``), so the next run on the machine (:func:`sweep`, at the command's start and at a
+worker's first job) removes those whose maker is gone, and leaves alone any whose maker still runs (another
+course's grading, say) or that it cannot tell (another user's, a name it did not make).
+"""
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+# mkdtemp's random part: 8 characters of [a-z0-9_].
+NAME = re.compile(r"^(agts|agw|agj|grade-.+)-(?P<pid>\d+)_[a-z0-9_]{8}$")
+
+
+def make(prefix: str, dir: str | None = None) -> str:
+    """A new private folder (mode 0700) named ``<prefix>-<this pid>_<random>``."""
+    return tempfile.mkdtemp(prefix=f"{prefix}-{os.getpid()}_", dir=dir)
+
+
+def _started_at(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch); None if there is no such process, or only its exit
+    status is left (a zombie its parent has not reaped yet)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rpartition(")")[2].split()
+        if fields[0] in ("Z", "X"):
+            return None
+        ticks = int(fields[19])
+        with open("/proc/stat") as fh:
+            boot = next(int(line.split()[1]) for line in fh if line.startswith("btime "))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def abandoned(path: Path) -> bool:
+    """Whether ``path`` is a scratch folder of this user whose maker is gone: no process has its pid, or the one
+    that has it started after the folder last changed (the pid was reused)."""
+    match = NAME.match(path.name)
+    if not match:
+        return False
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        return False
+    started = _started_at(int(match["pid"]))
+    return started is None or started > info.st_ctime + 1   # +1: the clock tick's rounding
+
+
+def sweep(roots: tuple[str, ...] | None = None) -> list[str]:
+    """Remove the abandoned scratch folders in ``roots`` (the temporary folder and /tmp); the paths removed."""
+    if not os.path.isdir("/proc"):   # no way to tell a live maker from a dead one: leave everything
+        return []
+    removed = []
+    for root in dict.fromkeys(roots or (tempfile.gettempdir(), "/tmp")):
+        try:
+            entries = list(os.scandir(root))
+        except OSError:
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            if abandoned(path):
+                shutil.rmtree(path, ignore_errors=True)
+                if not path.exists():
+                    removed.append(str(path))
+    return removed
+
+
+@functools.cache
+def sweep_once() -> list[str]:
+    """:func:`sweep`, the first time a worker process calls it (a Dask worker's machine has no command to do it)."""
+    return sweep()
