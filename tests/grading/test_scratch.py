@@ -23,27 +23,29 @@ def _folder(root, name):
 def test_a_folder_is_named_after_the_process_that_made_it(tmp_path):
     made = scratch.make("grade-lesson01_variables", dir=str(tmp_path))
     match = scratch.NAME.match(os.path.basename(made))
-    assert match and int(match["pid"]) == os.getpid()
+    assert match and int(match["pid"]) == os.getpid() and int(match["namespace"]) == scratch.pid_namespace()
     assert oct(os.stat(made).st_mode & 0o777) == oct(0o700)
 
 
 def test_the_sweep_removes_only_folders_whose_maker_is_gone(tmp_path):
-    dead, live = _dead_pid(), os.getpid()
-    gone = [_folder(tmp_path, f"{kind}-{dead}_abcd1234") for kind in ("agts", "agw", "agj", "grade-ps1-2")]
-    kept = [_folder(tmp_path, f"agj-{live}_abcd1234"),          # its maker still runs
-            _folder(tmp_path, f"grade-ps1-{live}_x_y_z_w_"),
-            _folder(tmp_path, "agj-k3j9x0qa"),                    # not a name made by scratch.make: left alone
-            _folder(tmp_path, f"other-{dead}_abcd1234"),
-            _folder(tmp_path, f"agj-{dead}_abcd12345")]
-    (tmp_path / f"agw-{dead}_abcd9999").write_text("a file, not a folder")
+    dead, live, ns = _dead_pid(), os.getpid(), scratch.pid_namespace()
+    gone = [_folder(tmp_path, f"{kind}-{ns}_{dead}_abcd1234") for kind in ("agts", "agw", "agj", "grade-ps1-2")]
+    kept = [_folder(tmp_path, f"agj-{ns}_{live}_abcd1234"),          # its maker still runs
+            _folder(tmp_path, f"grade-ps1-{ns}_{live}_x_y_z_w_"),
+            _folder(tmp_path, f"agj-{ns + 1}_{dead}_abcd1234"),      # made in another PID namespace: its maker
+            _folder(tmp_path, "agj-k3j9x0qa"),                          # may run, unseen; not a name make() makes
+            _folder(tmp_path, f"agj-{dead}_abcd1234"),
+            _folder(tmp_path, f"other-{ns}_{dead}_abcd1234"),
+            _folder(tmp_path, f"agj-{ns}_{dead}_abcd12345")]
+    (tmp_path / f"agw-{ns}_{dead}_abcd9999").write_text("a file, not a folder")
     removed = scratch.sweep((str(tmp_path),))
     assert sorted(removed) == sorted(str(p) for p in gone)
-    assert all(p.exists() for p in kept) and (tmp_path / f"agw-{dead}_abcd9999").exists()
+    assert all(p.exists() for p in kept) and (tmp_path / f"agw-{ns}_{dead}_abcd9999").exists()
 
 
 def test_a_reused_pid_does_not_keep_a_folder(tmp_path, monkeypatch):
     """The pid in the name now belongs to a process that started after the folder last changed: not its maker."""
-    folder = _folder(tmp_path, f"agj-{os.getpid()}_abcd1234")
+    folder = _folder(tmp_path, f"agj-{scratch.pid_namespace()}_{os.getpid()}_abcd1234")
     monkeypatch.setattr(scratch, "_started_at", lambda pid: time.time() + 60)
     assert scratch.abandoned(folder)
     monkeypatch.setattr(scratch, "_started_at", lambda pid: folder.stat().st_ctime - 60)

@@ -3,10 +3,11 @@
 Each run makes folders in /tmp: the command's template-server socket (``agts-``), each worker's template home
 (``agw-``), scratch course (``grade-<assignment>-``) and kernel jails (``agj-``). The process that made one
 removes it when done; a run that is SIGKILLed (the out-of-memory killer, a lost session) cannot, and each such
-run left about a dozen, up to half a megabyte each. Every such folder carries its maker's process id in its name
-(``agj-4242_k3j9x0qa``), so the next run on the machine (:func:`sweep`, at the command's start and at a
-worker's first job) removes those whose maker is gone, and leaves alone any whose maker still runs (another
-course's grading, say) or that it cannot tell (another user's, a name it did not make).
+run left about a dozen, up to half a megabyte each. Every such folder carries its maker's PID namespace and process
+id in its name (``agj-4026531836_4242_k3j9x0qa``), so the next run on the machine (:func:`sweep`, at the command's
+start and at a worker's first job) removes those whose maker is gone, and leaves alone any whose maker still runs
+(another course's grading, say) or that it cannot tell: another user's, a name it did not make, or one made in
+another PID namespace (a container sharing /tmp, whose processes this one cannot see).
 """
 from __future__ import annotations
 
@@ -19,12 +20,20 @@ import tempfile
 from pathlib import Path
 
 # mkdtemp's random part: 8 characters of [a-z0-9_].
-NAME = re.compile(r"^(agts|agw|agj|grade-.+)-(?P<pid>\d+)_[a-z0-9_]{8}$")
+NAME = re.compile(r"^(agts|agw|agj|grade-.+)-(?P<namespace>\d+)_(?P<pid>\d+)_[a-z0-9_]{8}$")
+
+
+def pid_namespace() -> int:
+    """This process's PID namespace (the inode of /proc/self/ns/pid); 0 where there is none to read."""
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return 0
 
 
 def make(prefix: str, dir: str | None = None) -> str:
-    """A new private folder (mode 0700) named ``<prefix>-<this pid>_<random>``."""
-    return tempfile.mkdtemp(prefix=f"{prefix}-{os.getpid()}_", dir=dir)
+    """A new private folder (mode 0700) named ``<prefix>-<PID namespace>_<this pid>_<random>``."""
+    return tempfile.mkdtemp(prefix=f"{prefix}-{pid_namespace()}_{os.getpid()}_", dir=dir)
 
 
 def _started_at(pid: int) -> float | None:
@@ -44,10 +53,10 @@ def _started_at(pid: int) -> float | None:
 
 
 def abandoned(path: Path) -> bool:
-    """Whether ``path`` is a scratch folder of this user whose maker is gone: no process has its pid, or the one
-    that has it started after the folder last changed (the pid was reused)."""
+    """Whether ``path`` is a scratch folder of this user, made in this PID namespace, whose maker is gone: no process
+    has its pid, or the one that has it started after the folder last changed (the pid was reused)."""
     match = NAME.match(path.name)
-    if not match:
+    if not match or int(match["namespace"]) != pid_namespace():
         return False
     try:
         info = path.lstat()
@@ -61,7 +70,7 @@ def abandoned(path: Path) -> bool:
 
 def sweep(roots: tuple[str, ...] | None = None) -> list[str]:
     """Remove the abandoned scratch folders in ``roots`` (the temporary folder and /tmp); the paths removed."""
-    if not os.path.isdir("/proc"):   # no way to tell a live maker from a dead one: leave everything
+    if not pid_namespace():   # no way to tell a live maker from a dead one: leave everything
         return []
     removed = []
     for root in dict.fromkeys(roots or (tempfile.gettempdir(), "/tmp")):
