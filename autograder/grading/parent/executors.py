@@ -230,10 +230,12 @@ def run_dask(jobs: JobSource, address: str) -> Iterator[tuple[JobKey, Submission
     """
     from distributed import Client, as_completed
 
+    from ..worker import scratch
     from ..worker.pipeline import grade_submission
 
     client = Client(address, timeout=30)
     try:
+        client.run(scratch.sweep, on_error="ignore")   # what killed runs left on the workers' machines
         slots = max(2, 2 * sum(client.nthreads().values()))
         pending = iter(jobs)
         keys: dict[str, JobKey] = {}

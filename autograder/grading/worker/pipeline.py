@@ -262,7 +262,6 @@ def _read_gradebook(result: SubmissionResult, db_url: str, job: SubmissionJob) -
 def grade_submission(job: SubmissionJob) -> SubmissionResult:
     """Autograde one student's submission in a private scratch course; never raises."""
     with _ONE_AT_A_TIME:
-        scratch_folders.sweep_once()   # what killed runs left on this machine (the command's sweep is local only)
         return _grade(job)
 
 

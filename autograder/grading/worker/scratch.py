@@ -3,15 +3,15 @@
 Each run makes folders in /tmp: the command's template-server socket (``agts-``), each worker's template home
 (``agw-``), scratch course (``grade-<assignment>-``) and kernel jails (``agj-``). The process that made one
 removes it when done; a run that is SIGKILLed (the out-of-memory killer, a lost session) cannot, and each such
-run left about a dozen, up to half a megabyte each. Every such folder carries its maker's PID namespace and process
-id in its name (``agj-4026531836_4242_k3j9x0qa``), so the next run on the machine (:func:`sweep`, at the command's
-start and at a worker's first job) removes those whose maker is gone, and leaves alone any whose maker still runs
-(another course's grading, say) or that it cannot tell: another user's, a name it did not make, or one made in
-another PID namespace (a container sharing /tmp, whose processes this one cannot see).
+run left about a dozen, up to half a megabyte each. Every such folder carries its maker's PID namespace and
+process id in its name (``agj-4026531836_4242_k3j9x0qa``), so the next run on the machine (:func:`sweep`, at the
+command's start, and on each Dask worker when a run connects to the cluster) removes those whose maker is gone,
+and leaves alone any whose maker still runs (another course's grading, say) or that it cannot tell: another
+user's, a name it did not make, or one made in another PID namespace (a container sharing /tmp, whose processes
+this one cannot see).
 """
 from __future__ import annotations
 
-import functools
 import os
 import re
 import shutil
@@ -85,9 +85,3 @@ def sweep(roots: tuple[str, ...] | None = None) -> list[str]:
                 if not path.exists():
                     removed.append(str(path))
     return removed
-
-
-@functools.cache
-def sweep_once() -> list[str]:
-    """:func:`sweep`, the first time a worker process calls it (a Dask worker's machine has no command to do it)."""
-    return sweep()
