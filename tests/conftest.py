@@ -43,6 +43,5 @@ def pytest_sessionfinish(session, exitstatus):
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-
 # -- two processes share the suite (pytest-xdist, `course.py test` passes -n): the hooks are in tests/work_units.py
 from work_units import pytest_collection_modifyitems, pytest_xdist_make_scheduler  # noqa: E402, F401

@@ -35,11 +35,11 @@ def longest_first(nodeids: list[str]) -> list[int]:
     """The order (indexes into ``nodeids``) that starts the listed units first, each unit's tests kept together and
     in their order."""
     rank = {unit: i for i, unit in enumerate(LONGEST_FIRST)}
+    units = [unit_of(nodeid) for nodeid in nodeids]
     first_seen: dict[str, int] = {}
-    for i, nodeid in enumerate(nodeids):
-        first_seen.setdefault(unit_of(nodeid), i)
-    return sorted(range(len(nodeids)), key=lambda i: (rank.get(unit_of(nodeids[i]), len(rank)),
-                                                      first_seen[unit_of(nodeids[i])], i))
+    for i, unit in enumerate(units):
+        first_seen.setdefault(unit, i)
+    return sorted(range(len(units)), key=lambda i: (rank.get(units[i], len(rank)), first_seen[units[i]], i))
 
 
 # -- the hooks (imported by tests/conftest.py) ----------------------------------------------------------------------

@@ -113,6 +113,11 @@ class _Channel:
             pass
 
 
+def _runs(cell) -> bool:
+    """Whether the executor sends ``cell`` to the kernel: a code cell with code in it."""
+    return cell.cell_type == "code" and bool(cell.source.strip())
+
+
 class GuardedExecute(Execute):
     """nbgrader's Execute with the sandboxed, guarded kernel (see the module docstring)."""
 
@@ -155,8 +160,7 @@ class GuardedExecute(Execute):
         # cell, the warm template while it forked (see _write_findings)
         self._cell_cpu, self._startup_cpu = 0.0, None
         # the kernel's own CPU seconds (start-up and cells), read once, after the last code cell
-        self._kernel_cpu, self._last_code = None, max(
-            (i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and cell.source.strip()), default=-1)
+        self._kernel_cpu, self._last_code = None, max((i for i, cell in enumerate(nb.cells) if _runs(cell)), default=-1)
         self._mode, self._mode_why = ("none", "") if self.sandbox_mode == "none" else best_mode()
         work = self._make_jail(resources)
         self._key = secrets.token_bytes(32)
@@ -306,7 +310,7 @@ class GuardedExecute(Execute):
 
     # -- each cell ---------------------------------------------------------------------------
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code" or not cell.source.strip():
+        if not _runs(cell):
             return cell, self.resources
         if self._dead_reason:
             cell.outputs = [_error("CellNotRun", f"not run: {self._dead_reason}")]

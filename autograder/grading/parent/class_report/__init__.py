@@ -34,7 +34,7 @@ def build(course, gradebook) -> dict[str, Path]:
 
 def prepare():
     """Import what :func:`build` needs (matplotlib and jinja2: about half a second of CPU) in a daemon thread, so
-    that a grading run can do it while its last submissions are graded instead of after them; the thread.
+    that a grading run can do it while its last submissions are graded instead of after them; returns the thread.
     A later import of the same modules waits for this one (Python's import lock); a failed one is left for
     :func:`build` to meet, and report, itself."""
     import threading
