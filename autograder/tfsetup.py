@@ -36,8 +36,16 @@ def silence_tensorflow() -> None:
     TensorFlow reads that variable, so the first import also runs with the C++
     side's stderr sent to /dev/null. Python warnings and errors still show.
     Call it before `import tensorflow`; later imports reuse the loaded module.
+
+    It also turns oneDNN's custom operations off (`TF_ENABLE_ONEDNN_OPTS=0`), as the
+    grader's kernels run (`autograder.grading.protocol.kernel_env`): the same numerical
+    kernels in your notebook, in Validate and in the grader (oneDNN's may round
+    differently, as TensorFlow's start-up note says), and no oneDNN layout pass each time
+    TensorFlow builds a function (8 % of a graded lesson-1 kernel's CPU; the lessons'
+    stored outputs are the same either way: nbval replays them with it off).
     """
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
     if "tensorflow" in sys.modules:
         return
     with _stderr_fd_discarded():

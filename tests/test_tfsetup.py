@@ -34,3 +34,25 @@ def test_a_cell_can_still_record_warnings_itself():
     (recorded,) = _run("with warnings.catch_warnings(record=True) as caught:\n"
                        "    warnings.simplefilter('always')\n    warnings.warn('x')\nprint(len(caught))")
     assert recorded == [("stream", "stdout", "1\n")]
+
+
+def test_the_lessons_and_the_grader_run_tensorflow_with_the_same_numerical_kernels():
+    """oneDNN's custom operations are off wherever the course's TensorFlow runs: a lesson's kernel (its first
+    cell calls silence_tensorflow before importing TensorFlow, whatever the student's environment says) and
+    the grader's kernels and warm templates (their environment)."""
+    import os
+    import subprocess
+    import sys
+
+    from autograder.grading.worker.template_spec import kernel_base_env
+
+    probe = "from tensorflow.python.util import _pywrap_util_port as port; print(port.IsMklEnabled())"
+    lesson = subprocess.run(
+        [sys.executable, "-c", "from autograder.tfsetup import silence_tensorflow\nsilence_tensorflow()\n" + probe],
+        capture_output=True, text=True, timeout=120, env=dict(os.environ, TF_ENABLE_ONEDNN_OPTS="1"))
+    grader = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                            env=dict(kernel_base_env({}), PYTHONPATH=os.getcwd()))
+    default = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                             env={k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"})
+    assert (lesson.stdout.strip(), grader.stdout.strip()) == ("False", "False"), (lesson.stderr, grader.stderr)
+    assert default.stdout.strip() == "True", "TensorFlow's default, which the course turns off, is on"

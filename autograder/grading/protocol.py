@@ -74,8 +74,10 @@ def die_with_parent(parent_pid: int) -> bool:
 
 
 def kernel_env() -> dict[str, str]:
-    """Environment variables every grading process sets for the kernels it starts (and for itself)."""
-    return {"TF_CPP_MIN_LOG_LEVEL": "3"}
+    """Environment variables every grading process sets for the kernels it starts (and for itself): TensorFlow's
+    C++ logs quiet, and oneDNN's custom operations off, as every lesson's first cell sets them
+    (:func:`autograder.tfsetup.silence_tensorflow`; a warm template imports TensorFlow before that cell runs)."""
+    return {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
 
 
 @dataclass

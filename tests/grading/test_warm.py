@@ -173,6 +173,54 @@ def test_imports_already_loaded_make_no_other_template(template, monkeypatch):
     assert warm.template_for(["warnings", "numpy"], BASE_ENV, ["numpy"]) is template
 
 
+def test_a_kernel_formats_each_traceback_once_with_the_templates_map_of_module_files(template):
+    """A cell that raises: IPython renders its traceback once (not again for its history of exceptions, which
+    keeps the name, message and last line), and the lookup of the cell's module finds inspect's map of module
+    files already built by the template (its warm-up), instead of taking the real path of every loaded module."""
+    kernel = Kernel(template, "none")
+    try:
+        kernel.run("""
+            import inspect
+            shell = get_ipython()
+            renders, render = [], shell.InteractiveTB.structured_traceback
+            shell.InteractiveTB.structured_traceback = lambda *a, **k: renders.append(1) or render(*a, **k)
+            mapped = len(inspect._filesbymodname)
+            """)
+        reply = kernel.client.execute_interactive("1 / 0", timeout=60)
+        facts = json.loads(kernel.run("""
+            import json, sys
+            print(json.dumps({'renders': len(renders), 'mapped': mapped, 'modules': len(sys.modules),
+                              'new': len(inspect._filesbymodname) - mapped,
+                              'stored': list(shell.history_manager.exceptions.values())}))
+            """))
+    finally:
+        kernel.close()
+    assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "ZeroDivisionError"
+    assert facts["renders"] == 1
+    assert facts["stored"] == [{"ename": "ZeroDivisionError", "evalue": "division by zero",
+                                "traceback": ["ZeroDivisionError: division by zero\n"]}]
+    assert facts["mapped"] > facts["modules"] / 2, "the template mapped the modules it had loaded"
+    assert facts["new"] < 100, "the kernel mapped only the few modules it loaded itself"
+
+
+def test_the_warm_up_leaves_no_thread_no_source_and_no_tensorflow_runtime(tmp_path):
+    script = tmp_path / "warm.py"
+    script.write_text(textwrap.dedent("""
+        import inspect, json, linecache, sys, threading
+        import tensorflow
+        from autograder.grading.kernel import template
+        template.warm_tracebacks()
+        print(json.dumps({'hazard': template.fork_hazard(), 'threads': threading.active_count(),
+                          'source': template.WARM_UP_FILE in linecache.cache,
+                          'mapped': len(inspect._filesbymodname), 'modules': len(sys.modules)}))
+        """))
+    out = subprocess.run([sys.executable, "-P", str(script)], capture_output=True, text=True, timeout=120,
+                         env=dict(BASE_ENV, PYTHONPATH=str(Path(__file__).resolve().parents[2])))
+    facts = json.loads(out.stdout.strip().splitlines()[-1])
+    assert facts == {**facts, "hazard": "", "threads": 1, "source": False}
+    assert facts["mapped"] > facts["modules"] / 2
+
+
 def test_killing_a_kernel_leaves_the_template_and_nothing_else(template):
     kernel = Kernel(template, "none")
     pid = kernel.process.pid

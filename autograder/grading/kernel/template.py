@@ -31,7 +31,14 @@ BASE_IMPORTS = ("IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykern
                 "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.oinspect",
                 "IPython.extensions.storemagic", "IPython.utils.wildcard", "tornado.platform.asyncio",
                 "IPython.core.inputtransformer2", "matplotlib_inline.backend_inline", "autograder.grading.kernel.guard",
-                "autograder.grading.kernel.sandbox")
+                "autograder.grading.kernel.sandbox",
+                # What every lesson's kernel imported on its own before this list had them (18 ms of each): IPython's
+                # shell at its start, the image plugins PIL loads at a figure's first PNG (the inline backend's),
+                # NumPy's random generators (Keras's set_random_seed; matplotlib has already imported NumPy).
+                "IPython.core.logger", "IPython.core.magic_arguments", "IPython.core.magics.ast_mod",
+                "IPython.core.magics.execution", "IPython.core.magics.pylab", "IPython.utils.module_paths",
+                "PIL.BmpImagePlugin", "PIL.GifImagePlugin", "PIL.JpegImagePlugin", "PIL.PpmImagePlugin",
+                "numpy.random", "secrets")
 
 
 # -- the template process --------------------------------------------------------------------------
@@ -155,6 +162,32 @@ def _snapshot(imports: list[str], protected_packages: list[str], loaded: frozens
     gc.freeze()
 
 
+# Never a cell's file (IPython names those /tmp/ipykernel_<pid>/<hash>.py), so no kernel's traceback can be
+# told the warm-up's source.
+WARM_UP_FILE = "/autograder-template/warm-up.py"
+
+
+def warm_tracebacks(theme: str = "neutral") -> None:
+    """Format one traceback of a cell-like file the way a kernel's IPython does (its default theme), so that
+    what every kernel would otherwise build again at its first error is built once, here, and shared by every
+    fork: ``inspect``'s map of module files (each of the thousands of loaded modules' real path), the Python
+    lexer's compiled token tables (pygments), the formatter's styles, the source parser (stack_data, executing).
+    Pure Python: no thread starts, TensorFlow is not touched (:func:`fork_hazard`).  About 40 ms of a grading
+    kernel's CPU for a notebook that raises once, 0.1 s for one that raises a dozen times."""
+    import linecache
+
+    from IPython.core import ultratb
+
+    source = "def answer():\n    raise ValueError('warm-up')\n\nanswer()\n"
+    linecache.cache[WARM_UP_FILE] = (len(source), None, source.splitlines(True), WARM_UP_FILE)
+    try:
+        exec(compile(source, WARM_UP_FILE, "exec"), {"__name__": "__main__"})
+    except ValueError:
+        ultratb.AutoFormattedTB(mode="Context", theme_name=theme, tb_offset=1).structured_traceback(*sys.exc_info())
+    finally:
+        linecache.cache.pop(WARM_UP_FILE, None)
+
+
 def load(imports: list[str], protected_packages: list[str]) -> tuple[dict[str, str], frozenset[str]]:
     """Import the kernel machinery, then the notebook's ``imports``; take the guard's snapshot.  Returns the
     imports that failed (name -> error) and the modules loaded before the notebook's imports (what a
@@ -162,6 +195,7 @@ def load(imports: list[str], protected_packages: list[str]) -> tuple[dict[str, s
     failed = _import_all(BASE_IMPORTS)
     loaded = frozenset(sys.modules)
     failed.update(_import_all(imports))
+    warm_tracebacks()
     _snapshot(imports, protected_packages, loaded)
     # Reap each child as it exits (a kernel's CPU time then counts in the worker's RUSAGE_CHILDREN, as a cold
     # one's does; a template server's templates, in the command's).

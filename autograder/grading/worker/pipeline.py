@@ -24,6 +24,7 @@ from pathlib import Path
 from ...nbgrader_runner import python_first_on_path
 from . import scratch as scratch_folders
 from .collect import collect_cells
+from .gradebook_engine import one_engine_per_gradebook
 from .job import CommentRecord, GradeRecord, NotebookRecord, SubmissionJob, SubmissionResult
 
 _ONE_AT_A_TIME = threading.Lock()  # nbgrader's converters chdir(): one submission per process at a time
@@ -261,7 +262,7 @@ def _read_gradebook(result: SubmissionResult, db_url: str, job: SubmissionJob) -
 
 def grade_submission(job: SubmissionJob) -> SubmissionResult:
     """Autograde one student's submission in a private scratch course; never raises."""
-    with _ONE_AT_A_TIME:
+    with _ONE_AT_A_TIME, one_engine_per_gradebook():
         return _grade(job)
 
 
