@@ -426,11 +426,11 @@ def _make_class_scan(c, known_classes, trusted_prefixes):
     """``deceptive_classes()``: every class created since the guard started (not in ``known_classes``) whose
     special methods a test's checks rely on are code the notebook wrote, named.
 
-    Every class that exists when the guard starts is known (and kept alive, so that its id cannot be
-    reused); a test that passes is followed by a look at every other class (type.__subclasses__ from
-    `object`, a few milliseconds) for a deceptive special method written by the notebook's code.  Only
-    C-level accessors taken from `type` and the builtin wrapper types are used: nothing the notebook
-    defined (a metaclass, a str subclass as a key or a name, a __hash__) runs here."""
+    Every class that exists when the guard starts is known (and kept alive, so that its identity, its
+    address, cannot be reused); a test that passes is followed by a look at every other class
+    (type.__subclasses__ from `object`, a few milliseconds) for a deceptive special method written by the
+    notebook's code.  Only C-level accessors taken from `type` and the builtin wrapper types are used:
+    nothing the notebook defined (a metaclass, a str subclass as a key or a name, a __hash__) runs here."""
     subclasses_of, class_dict, class_mro = c["subclasses_of"], c["class_dict"], c["class_mro"]
     class_qualname, mapping_items, code_of = c["class_qualname"], c["mapping_items"], c["code_of"]
     function_type, method_type, partial_type = c["function_type"], c["method_type"], c["partial_type"]
