@@ -43,15 +43,18 @@ def test_the_lessons_and_the_grader_run_tensorflow_with_the_same_numerical_kerne
     import os
     import subprocess
     import sys
+    from pathlib import Path
 
     from autograder.grading.worker.template_spec import kernel_base_env
+
+    root = Path(__file__).resolve().parent.parent
 
     probe = "from tensorflow.python.util import _pywrap_util_port as port; print(port.IsMklEnabled())"
     lesson = subprocess.run(
         [sys.executable, "-c", "from autograder.tfsetup import silence_tensorflow\nsilence_tensorflow()\n" + probe],
         capture_output=True, text=True, timeout=120, env=dict(os.environ, TF_ENABLE_ONEDNN_OPTS="1"))
     grader = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
-                            env=dict(kernel_base_env({}), PYTHONPATH=os.getcwd()))
+                            env=dict(kernel_base_env({}), PYTHONPATH=str(root)))
     default = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
                              env={k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"})
     assert (lesson.stdout.strip(), grader.stdout.strip()) == ("False", "False"), (lesson.stderr, grader.stderr)

@@ -888,8 +888,9 @@ def take_snapshot(imports, protected_packages, loaded=frozenset()) -> types.Mapp
     known, stack, identity = {}, [object], object.__dict__["__hash__"]
     while stack:
         for sub in type.__dict__["__subclasses__"](stack.pop()):
-            if identity(sub) not in known:
-                known[identity(sub)] = sub
+            key = identity(sub)
+            if key not in known:
+                known[key] = sub
                 stack.append(sub)
     # Read-only: the notebook's code must not be able to "update" the snapshot.
     return proxy({

@@ -167,8 +167,9 @@ def _snapshot(imports: list[str], protected_packages: list[str], loaded: frozens
 WARM_UP_FILE = "/autograder-template/warm-up.py"
 
 
-def warm_tracebacks(theme: str = "neutral") -> None:
-    """Format one traceback of a cell-like file the way a kernel's IPython does (its default theme), so that
+def warm_tracebacks() -> None:
+    """Format one traceback of a cell-like file the way a kernel's IPython does (its default mode and theme,
+    read from ``InteractiveShell``'s traits), so that
     what every kernel would otherwise build again at its first error is built once, here, and shared by every
     fork: ``inspect``'s map of module files (each of the thousands of loaded modules' real path), the Python
     lexer's compiled token tables (pygments), the formatter's styles, the source parser (stack_data, executing).
@@ -181,8 +182,10 @@ def warm_tracebacks(theme: str = "neutral") -> None:
     linecache.cache[WARM_UP_FILE] = (len(source), None, source.splitlines(True), WARM_UP_FILE)
     try:
         from IPython.core import ultratb
+        from IPython.core.interactiveshell import InteractiveShell
 
-        formatter = ultratb.AutoFormattedTB(mode="Context", theme_name=theme, tb_offset=1)
+        formatter = ultratb.AutoFormattedTB(mode=InteractiveShell.xmode.default_value,
+                                            theme_name=InteractiveShell.colors.default_value, tb_offset=1)
         try:
             exec(compile(source, WARM_UP_FILE, "exec"), {"__name__": "__main__"})
         except ValueError:
